@@ -1,0 +1,115 @@
+/**
+ * TEST STAND-IN for the Pulumi engine: one `up` in a fresh Node process.
+ * Usage (by runner.ts): node --import tsx child.ts <options.json> <result.json>
+ * Log lines go to stdout; the result goes to <result.json>.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as pulumiType from "@pulumi/pulumi";
+import { Engine } from "./engine";
+import { readState, writeState } from "./state";
+import type { UpOptions, UpResult } from "./types";
+
+type Pulumi = typeof pulumiType;
+type Obj = Record<string, unknown>;
+
+const QUIET_MS = 1000;
+const OUTPUTS_GRACE_MS = 2000;
+
+function log(line: string): void {
+  process.stdout.write(line + "\n");
+}
+
+function loadPulumi(projectDir: string): Pulumi {
+  return require(require.resolve("@pulumi/pulumi", { paths: [projectDir] })) as Pulumi;
+}
+
+function loadProgram(projectDir: string): () => Promise<Obj | undefined> {
+  const mod = require(path.join(projectDir, "index.ts")) as unknown;
+  const fn = typeof mod === "function" ? mod : (mod as { default?: unknown }).default;
+  if (typeof fn !== "function") throw new Error(`${projectDir}/index.ts must \`export = async () => outputs\``);
+  return fn as () => Promise<Obj | undefined>;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} did not resolve`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
+/** Resolve the program's returned outputs; secret ones are stored marked {secret: true, value}. */
+async function resolveOutputs(pulumi: Pulumi, returned: Obj | undefined): Promise<{ plain: Obj; marked: Obj }> {
+  const plain: Obj = {};
+  const marked: Obj = {};
+  for (const [key, value] of Object.entries(returned ?? {})) {
+    const out = pulumi.output(value);
+    const resolved = await withTimeout(
+      Promise.all([pulumi.isSecret(out), (out as unknown as { promise(): Promise<unknown> }).promise()]),
+      OUTPUTS_GRACE_MS,
+      `stack output '${key}'`,
+    );
+    plain[key] = resolved[1];
+    marked[key] = resolved[0] ? { secret: true, value: resolved[1] } : resolved[1];
+  }
+  return { plain, marked };
+}
+
+/** Wait for registrations: waitForRPCs when everything succeeded, quiescence when a branch failed. */
+async function settle(pulumi: Pulumi, engine: Engine): Promise<void> {
+  // waitForRPCs is exported by the SDK at runtime but marked @internal in its typings.
+  const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
+  await Promise.race([runtime.waitForRPCs().catch(() => undefined), engine.quiet(QUIET_MS)]);
+}
+
+async function up(opts: UpOptions): Promise<UpResult> {
+  const prev = readState(opts.statePath);
+  const engine = new Engine(opts, prev, log);
+  const programErrors: string[] = [];
+  process.on("unhandledRejection", (err) => programErrors.push(err instanceof Error ? err.message : String(err)));
+
+  log(`TEST STAND-IN engine (not Pulumi): up ${opts.project}/${opts.stack}`);
+  await engine.runPendingDeletes();
+  const pulumi = loadPulumi(opts.projectDir);
+  pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+  await pulumi.runtime.setMocks(engine.mocks(), opts.project, opts.stack, false);
+  process.chdir(opts.projectDir);
+
+  let returned: Obj | undefined;
+  try {
+    returned = await loadProgram(opts.projectDir)();
+  } catch (err) {
+    programErrors.push(err instanceof Error ? err.message : String(err));
+  }
+  await settle(pulumi, engine);
+
+  let outputs: { plain: Obj; marked: Obj } | undefined;
+  try {
+    outputs = await resolveOutputs(pulumi, returned);
+  } catch (err) {
+    programErrors.push(err instanceof Error ? err.message : String(err));
+  }
+  const programOk = engine.failures.length === 0 && programErrors.length === 0;
+  if (programOk) await engine.deletePhase();
+  const ok = programOk && engine.failures.length === 0;
+  writeState(opts.statePath, engine.nextState(ok ? outputs?.marked : undefined));
+
+  const error = ok ? undefined : [...engine.failures, ...(engine.failures.length ? [] : programErrors.slice(0, 3))].join("\n");
+  log(ok ? "up: ok" : `up: failed\n${error}`);
+  return { ok, ...(error ? { error } : {}), outputs: outputs?.plain ?? {}, events: engine.events };
+}
+
+async function main(): Promise<void> {
+  const [optionsFile, resultFile] = process.argv.slice(2);
+  if (!optionsFile || !resultFile) throw new Error("usage: child.ts <options.json> <result.json>");
+  const opts = JSON.parse(fs.readFileSync(optionsFile, "utf8")) as UpOptions;
+  const result = await up(opts).catch((err: unknown): UpResult => ({ ok: false, error: String(err instanceof Error ? err.stack : err), outputs: {}, events: [] }));
+  fs.writeFileSync(resultFile, JSON.stringify(result, null, 2));
+  // Failed branches leave SDK promises pending forever; the run is over, so leave now.
+  process.exit(0);
+}
+
+void main();

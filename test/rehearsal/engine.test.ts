@@ -1,0 +1,188 @@
+/**
+ * Tests of the TEST STAND-IN Pulumi engine (rehearsal/engine): a throwaway sshd on 127.0.0.1 plays
+ * the remote host (it is this machine, so remote traces are read straight from disk).
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readState, stateResource, up, type Fault, type UpResult } from "../../rehearsal/engine/runner";
+
+const PROJECT = "mastodon-migration";
+const PROGRAM = path.resolve(__dirname, "../fixtures/engine/program");
+
+let work: string;
+let sshd: ChildProcess;
+let port: number;
+let privateKey: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as net.AddressInfo;
+      server.close(() => resolve(address.port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function waitForPort(p: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(p, "127.0.0.1", () => (s.destroy(), resolve(true)));
+      s.on("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`sshd did not listen on ${p}`);
+}
+
+async function startSshd(): Promise<void> {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "engine-test-"));
+  const key = (name: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(work, name)]);
+  key("host_key");
+  key("client_key");
+  fs.copyFileSync(path.join(work, "client_key.pub"), path.join(work, "authorized_keys"));
+  privateKey = fs.readFileSync(path.join(work, "client_key"), "utf8");
+  port = await freePort();
+  const config = [
+    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${work}/host_key`, `PidFile ${work}/sshd.pid`,
+    `AuthorizedKeysFile ${work}/authorized_keys`, "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+    "StrictModes no", "UsePAM no", "MaxStartups 100", "MaxSessions 100",
+  ].join("\n");
+  fs.writeFileSync(path.join(work, "sshd_config"), config + "\n");
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(work, "sshd_config")], { stdio: "ignore" });
+  await waitForPort(port);
+}
+
+/** One scenario: its own remote dir, state and log. */
+function scenario(name: string) {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir, { recursive: true });
+  const statePath = path.join(dir, "state.json");
+  const logPath = path.join(dir, "up.log");
+  const run = (phase: number, extra: { faults?: Fault[]; config?: Record<string, string> } = {}): Promise<UpResult> =>
+    up({
+      projectDir: PROGRAM,
+      project: PROJECT,
+      stack: name,
+      config: {
+        [`${PROJECT}:scenario`]: name, [`${PROJECT}:phase`]: String(phase), [`${PROJECT}:dir`]: dir,
+        [`${PROJECT}:host`]: "127.0.0.1", [`${PROJECT}:port`]: String(port), [`${PROJECT}:privateKey`]: privateKey,
+        ...extra.config,
+      },
+      secretKeys: [`${PROJECT}:privateKey`, `${PROJECT}:token`],
+      statePath,
+      logPath,
+      faults: extra.faults,
+    });
+  const lines = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8").trim().split("\n") : []);
+  return { dir, statePath, logPath, run, lines };
+}
+
+const ops = (r: UpResult) => r.events.map((e) => `${e.op}:${e.name}:${e.ok ? "ok" : "failed"}`);
+
+beforeAll(startSshd, 20_000);
+afterAll(() => {
+  sshd?.kill();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
+  it("creates once, skips unchanged, updates on input change, replaces on trigger change, deletes on leaving", async () => {
+    const s = scenario("lifecycle");
+    const first = await s.run(1);
+    expect(first.ok, first.error).toBe(true);
+    expect(first.outputs).toEqual({ a: "a-v1" });
+    expect(ops(first)).toEqual(["create:a:ok"]);
+    expect((await s.run(2)).events.map((e) => e.op)).toEqual(["same"]);
+    expect(s.lines("a.log")).toEqual(["create-v1"]);
+
+    const updated = await s.run(3);
+    expect(ops(updated)).toEqual(["update:a:ok"]);
+    expect(updated.outputs).toEqual({ a: "a-v2" });
+    expect(s.lines("a.log")).toEqual(["create-v1", "update-v2"]);
+
+    const replaced = await s.run(4);
+    expect(ops(replaced)).toEqual(["replace-create:a:ok", "replace-delete:a:ok"]);
+    expect(s.lines("a.log")).toEqual(["create-v1", "update-v2", "create-v2", "delete-v2"]);
+
+    const gone = await s.run(5);
+    expect(ops(gone)).toEqual(["delete:a:ok"]);
+    expect(s.lines("a.log").at(-1)).toBe("delete-v2");
+    expect(readState(s.statePath).resources).toEqual([]);
+    const mode = fs.statSync(s.statePath).mode & 0o777;
+    expect(mode).toBe(0o600);
+  }, 40_000);
+
+  it("deletes resources that left the program in reverse dependency order", async () => {
+    const s = scenario("order");
+    expect((await s.run(1)).ok).toBe(true);
+    const result = await s.run(2);
+    expect(result.ok, result.error).toBe(true);
+    expect(s.lines("order.log")).toEqual(["delete-B", "delete-A"]);
+  }, 40_000);
+
+  it("does not save a failed create, keeps independent branches, and runs the create again next time", async () => {
+    const s = scenario("failure");
+    const failed = await s.run(1);
+    expect(failed.ok).toBe(false);
+    expect(failed.error).toMatch(/flaky: Process exited with status 3[\s\S]*not-yet/);
+    expect(ops(failed).sort()).toEqual(["create:flaky:failed", "create:independent:ok"]);
+    const state = readState(s.statePath);
+    expect(stateResource(state, "command:remote:Command", "flaky")).toBeUndefined();
+    expect(stateResource(state, "command:remote:Command", "independent")).toBeDefined();
+
+    fs.writeFileSync(path.join(s.dir, "allow"), "");
+    const retried = await s.run(1);
+    expect(retried.ok, retried.error).toBe(true);
+    expect(ops(retried).sort()).toEqual(["create:after:ok", "create:flaky:ok", "same:independent:ok"]);
+    expect(retried.outputs).toEqual({ after: "after-fine" });
+    expect(s.lines("flaky.log")).toEqual(["run", "run"]);
+  }, 40_000);
+
+  it("fails a resource whose connection drops mid-command; the next up succeeds", async () => {
+    const s = scenario("fault");
+    const cut = await s.run(1, { faults: [{ resource: "slow", when: { stdoutMatches: "started" } }] });
+    expect(cut.ok).toBe(false);
+    expect(cut.error).toMatch(/slow: .*connection lost/);
+    expect(stateResource(readState(s.statePath), "command:remote:Command", "slow")).toBeUndefined();
+    const again = await s.run(1);
+    expect(again.ok, again.error).toBe(true);
+    expect(again.outputs).toEqual({ slow: "started\ndone" });
+  }, 40_000);
+
+  it("fails remote `environment` like the provider does without sshd AcceptEnv", async () => {
+    const result = await scenario("environment").run(1);
+    expect(result.ok).toBe(false);
+    expect(result.error).toContain("Unable to set 'GREETING'. This only works if your SSH server is configured to accept these variables via AcceptEnv");
+  }, 40_000);
+
+  it("gives StackReference the previous run's outputs and marks secret outputs in state", async () => {
+    const s = scenario("stackref");
+    expect((await s.run(1)).outputs.marker).toBe("phase-1-previous-undefined");
+    const second = await s.run(2);
+    expect(second.outputs.marker).toBe("phase-2-previous-phase-1-previous-undefined");
+    expect(readState(s.statePath).outputs.secretMarker).toEqual({ secret: true, value: "s2" });
+  }, 40_000);
+
+  it("never writes a secret config value to the log, and records DNS records", async () => {
+    const s = scenario("secret");
+    const token = "tok-9f8e7d6c5b";
+    const result = await s.run(1, { config: { [`${PROJECT}:token`]: token } });
+    expect(result.ok, result.error).toBe(true);
+    expect(fs.readFileSync(path.join(s.dir, "token"), "utf8")).toBe(token);
+    const log = fs.readFileSync(s.logPath, "utf8");
+    expect(log).toContain("wrote token [secret]");
+    expect(log).toContain("+ create writeToken (127.0.0.1)");
+    expect(log).not.toContain(token);
+    expect(log).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+    const dns = stateResource(readState(s.statePath), "cloudflare:index/dnsRecord:DnsRecord", "www");
+    expect(dns?.inputs).toMatchObject({ content: "127.0.0.1", ttl: 60 });
+  }, 40_000);
+});
