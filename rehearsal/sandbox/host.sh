@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs a command as root inside a sandbox host's namespaces (network, mount, PID, UTS), with a clean
+# login-like environment and cwd /root; stdin/stdout/stderr pass through, the exit status is kept.
+# Usage: host.sh <old|new> <command> [args...]     e.g. host.sh old bash -c 'redis-cli ping'
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=env.sh
+source "$here/env.sh"
+h="${1:-}"; shift || true
+[[ "$h" == old || "$h" == new ]] && (( $# )) || { echo "usage: host.sh <old|new> <command> [args...]" >&2; exit 2; }
+pid="$(cat "$SANDBOX_DIR/hosts/$h/init.pid" 2>/dev/null || true)"
+[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || { echo "host.sh: host $h is not running (run up.sh)" >&2; exit 125; }
+exec nsenter -t "$pid" -n -m -p -u --wd=/root -- env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
