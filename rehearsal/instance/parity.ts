@@ -276,13 +276,13 @@ function compareDb(a: DbPrint | null, b: DbPrint | null, diff: Diff): void {
 
 function compareMedia(a: Fingerprint["media"], b: Fingerprint["media"], diff: Diff): void {
   if (!presence("media tree", a, b, diff) || !a || !b) return;
-  compareMaps("media", a, b, diff, (x, y) => fieldDiffs(x, y, ["size", "owner"]).concat(x.sha256 !== y.sha256 ? ["sha256 differs"] : []));
+  compareMaps("media", a, b, diff, (x, y) => fieldDiffs(x, y, ["size", "owner"]).concat(x.size === y.size && x.sha256 !== y.sha256 ? ["sha256 differs"] : []));
 }
 
 function compareRedis(a: Fingerprint["redis"], b: Fingerprint["redis"], diff: Diff): void {
   if (!presence("redis", a, b, diff) || !a || !b) return;
   compareMaps("redis key", a, b, diff, (x, y) =>
-    fieldDiffs(x, y, ["type", "length", "volatile"]).concat(x.hash !== y.hash ? ["content differs"] : []),
+    fieldDiffs(x, y, ["type", "length", "volatile"]).concat(x.type === y.type && x.length === y.length && x.hash !== y.hash ? ["content differs"] : []),
   );
 }
 
