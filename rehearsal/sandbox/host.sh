@@ -7,8 +7,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=env.sh
 source "$here/env.sh"
 h="${1:-}"; shift || true
-[[ "$h" == old || "$h" == new ]] && (( $# )) || { echo "usage: host.sh <old|new> <command> [args...]" >&2; exit 2; }
+if [[ "$h" != old && "$h" != new ]] || (( $# == 0 )); then
+  echo "usage: host.sh <old|new> <command> [args...]" >&2; exit 2
+fi
 pid="$(cat "$SANDBOX_DIR/hosts/$h/init.pid" 2>/dev/null || true)"
-[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || { echo "host.sh: host $h is not running (run up.sh)" >&2; exit 125; }
+if [[ -z "$pid" ]] || ! kill -0 "$pid" 2>/dev/null; then
+  echo "host.sh: host $h is not running (run up.sh)" >&2; exit 125
+fi
 exec nsenter -t "$pid" -n -m -p -u --wd=/root -- env -i HOME=/root USER=root LOGNAME=root SHELL=/bin/bash \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"

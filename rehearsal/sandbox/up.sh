@@ -96,11 +96,11 @@ touch "$build/live/log/standin.log"; chmod 664 "$build/live/log/standin.log"
 
 # --- 5. per-host file trees ----------------------------------------------------------------------
 build_host() {  # build_host NAME
-  local h="$1" hd="$SANDBOX_DIR/hosts/$1" r m dest src owner mode
+  local h="$1" hd="$SANDBOX_DIR/hosts/$1" r m src owner mode
   rm -rf "$hd"; mkdir -p "$hd/root"
   r="$hd/root"
   for m in "${HOST_MOUNTS[@]}"; do
-    IFS='|' read -r dest src owner mode <<<"$m"
+    IFS='|' read -r _ src owner mode <<<"$m"
     mkdir -p "$r/$src"; chown "$owner" "$r/$src"; chmod "$mode" "$r/$src"
   done
   printf '127.0.0.1\tlocalhost\n127.0.1.1\tmastodon-%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$h" >"$r/etc/hosts"
@@ -183,8 +183,9 @@ done
 for h in old new; do
   hd="$SANDBOX_DIR/hosts/$h"; n=100
   until [[ -f "$hd/init.ready" ]] && pid="$(pgrep -P "${launcher[$h]}")"; do
-    (( n-- > 0 )) && kill -0 "${launcher[$h]}" 2>/dev/null ||
-      { echo "up.sh: host init of $h failed:" >&2; cat "$hd/init.log" >&2; exit 1; }
+    if (( n-- <= 0 )) || ! kill -0 "${launcher[$h]}" 2>/dev/null; then
+      echo "up.sh: host init of $h failed:" >&2; cat "$hd/init.log" >&2; exit 1
+    fi
     sleep 0.1
   done
   echo "$pid" >"$hd/init.pid"

@@ -5,7 +5,7 @@
 # by up.sh through host.sh (nsenter into this process's namespaces).
 set -euo pipefail
 name="$1" hostdir="$2"
-# shellcheck source=mounts.sh
+# shellcheck source=lib/mounts.sh
 source "$(dirname "$0")/mounts.sh"
 
 mount --make-rprivate /
