@@ -65,6 +65,22 @@ async function settle(pulumi: Pulumi, engine: Engine): Promise<void> {
   await Promise.race([runtime.waitForRPCs().catch(() => undefined), engine.quiet(QUIET_MS)]);
 }
 
+/**
+ * Failed branches leave SDK promises pending, and the SDK prints a long "promises were still active"
+ * warning at exit. The real engine shows nothing like it, so drain the SDK's leak list into one line.
+ */
+function drainLeakWarning(projectDir: string): void {
+  try {
+    const debuggable = require(require.resolve("@pulumi/pulumi/runtime/debuggable", { paths: [projectDir] })) as {
+      leakedPromises(): [Set<unknown>, string];
+    };
+    const [leaked] = debuggable.leakedPromises();
+    if (leaked.size > 0) log(`(${leaked.size} SDK promises of failed branches left pending, as expected after a failure)`);
+  } catch {
+    // Internal SDK module moved: the SDK prints its own warning instead.
+  }
+}
+
 async function up(opts: UpOptions): Promise<UpResult> {
   const prev = readState(opts.statePath);
   const engine = new Engine(opts, prev, log);
@@ -88,7 +104,8 @@ async function up(opts: UpOptions): Promise<UpResult> {
 
   let outputs: { plain: Obj; marked: Obj } | undefined;
   try {
-    outputs = await resolveOutputs(pulumi, returned);
+    // After a failed resource, outputs that depend on it never resolve and would not be saved anyway.
+    if (engine.failures.length === 0) outputs = await resolveOutputs(pulumi, returned);
   } catch (err) {
     programErrors.push(err instanceof Error ? err.message : String(err));
   }
@@ -98,6 +115,7 @@ async function up(opts: UpOptions): Promise<UpResult> {
   writeState(opts.statePath, engine.nextState(ok ? outputs?.marked : undefined));
 
   const error = ok ? undefined : [...engine.failures, ...(engine.failures.length ? [] : programErrors.slice(0, 3))].join("\n");
+  if (!ok) drainLeakWarning(opts.projectDir);
   log(ok ? "up: ok" : `up: failed\n${error}`);
   return { ok, ...(error ? { error } : {}), outputs: outputs?.plain ?? {}, events: engine.events };
 }

@@ -15,9 +15,12 @@ export type { Fault, StepEvent, UpOptions, UpResult, EngineState, StateResource 
 export { readState, stateResource, plainOutputs } from "./state";
 
 const CHILD = path.join(__dirname, "child.ts");
+/** Compiles only .ts files (see ts-register.cjs); set REHEARSAL_ENGINE_TSX=1 to use `--import tsx` instead. */
+const TS_REGISTER = path.join(__dirname, "ts-register.cjs");
 
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(__filename).resolve("tsx")).href;
+function loaderArgs(): string[] {
+  if (process.env.REHEARSAL_ENGINE_TSX === "1") return ["--import", pathToFileURL(createRequire(__filename).resolve("tsx")).href];
+  return ["--require", TS_REGISTER];
 }
 
 /** Replace secret config values (and their JSON-string forms) with [secret]. */
@@ -69,7 +72,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   const out = lineWriter(resolved, mask);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", tsxLoader(), CHILD, optionsFile, resultFile], {
+      const child = spawn(process.execPath, [...loaderArgs(), CHILD, optionsFile, resultFile], {
         cwd: resolved.projectDir,
         stdio: ["ignore", "pipe", "pipe"],
       });

@@ -90,7 +90,9 @@ const ops = (r: UpResult) => r.events.map((e) => `${e.op}:${e.name}:${e.ok ? "ok
 beforeAll(startSshd, 20_000);
 afterAll(() => {
   sshd?.kill();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  // ENGINE_TEST_KEEP=1 keeps the state files and logs for inspection.
+  if (work && !process.env.ENGINE_TEST_KEEP) fs.rmSync(work, { recursive: true, force: true });
+  else if (work) console.log(`kept ${work}`);
 });
 
 describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
@@ -118,7 +120,7 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     expect(readState(s.statePath).resources).toEqual([]);
     const mode = fs.statSync(s.statePath).mode & 0o777;
     expect(mode).toBe(0o600);
-  }, 40_000);
+  }, 60_000);
 
   it("deletes resources that left the program in reverse dependency order", async () => {
     const s = scenario("order");
@@ -126,7 +128,7 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     const result = await s.run(2);
     expect(result.ok, result.error).toBe(true);
     expect(s.lines("order.log")).toEqual(["delete-B", "delete-A"]);
-  }, 40_000);
+  }, 60_000);
 
   it("does not save a failed create, keeps independent branches, and runs the create again next time", async () => {
     const s = scenario("failure");
@@ -144,7 +146,7 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     expect(ops(retried).sort()).toEqual(["create:after:ok", "create:flaky:ok", "same:independent:ok"]);
     expect(retried.outputs).toEqual({ after: "after-fine" });
     expect(s.lines("flaky.log")).toEqual(["run", "run"]);
-  }, 40_000);
+  }, 60_000);
 
   it("fails a resource whose connection drops mid-command; the next up succeeds", async () => {
     const s = scenario("fault");
@@ -155,13 +157,13 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     const again = await s.run(1);
     expect(again.ok, again.error).toBe(true);
     expect(again.outputs).toEqual({ slow: "started\ndone" });
-  }, 40_000);
+  }, 60_000);
 
   it("fails remote `environment` like the provider does without sshd AcceptEnv", async () => {
     const result = await scenario("environment").run(1);
     expect(result.ok).toBe(false);
     expect(result.error).toContain("Unable to set 'GREETING'. This only works if your SSH server is configured to accept these variables via AcceptEnv");
-  }, 40_000);
+  }, 60_000);
 
   it("gives StackReference the previous run's outputs and marks secret outputs in state", async () => {
     const s = scenario("stackref");
@@ -169,7 +171,7 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     const second = await s.run(2);
     expect(second.outputs.marker).toBe("phase-2-previous-phase-1-previous-undefined");
     expect(readState(s.statePath).outputs.secretMarker).toEqual({ secret: true, value: "s2" });
-  }, 40_000);
+  }, 60_000);
 
   it("never writes a secret config value to the log, and records DNS records", async () => {
     const s = scenario("secret");
@@ -184,5 +186,5 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     expect(log).not.toContain("BEGIN OPENSSH PRIVATE KEY");
     const dns = stateResource(readState(s.statePath), "cloudflare:index/dnsRecord:DnsRecord", "www");
     expect(dns?.inputs).toMatchObject({ content: "127.0.0.1", ttl: 60 });
-  }, 40_000);
+  }, 60_000);
 });
