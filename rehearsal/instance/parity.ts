@@ -141,7 +141,7 @@ export function fingerprintScript(opts: FingerprintOptions = {}): string {
     `if [ -d ${shQuote(media)} ]; then`,
     `  cd ${shQuote(media)}`,
     "  echo \"MEDIA_SIZES $(find . -type f -printf '%s %u %P\\0' | base64 -w0)\"",
-    "  echo \"MEDIA_HASHES $(find . -type f -print0 | xargs -0 -r -n 200 -P 2 sha256sum -z | base64 -w0)\"",
+    "  echo \"MEDIA_HASHES $(find . -type f -print0 | xargs -0 -r sha256sum -z | base64 -w0)\"",
     "  cd /",
     "else echo MEDIA_ABSENT; fi",
     `if [ -f ${shQuote(env)} ]; then`,
