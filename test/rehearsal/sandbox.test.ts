@@ -1,0 +1,234 @@
+/**
+ * The rehearsal sandbox (rehearsal/sandbox): up.sh builds two namespace hosts, "old" and "new", each
+ * with its own sshd, localhost PostgreSQL/Redis, nginx, stand-in systemctl and stand-in Mastodon
+ * checkout. Needs root (CI runs as root); traffic stays on 10.213.0.0/24 bridges and loopback.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DEFAULT_DOMAIN,
+  NEW_ADDR,
+  OLD_ADDR,
+  SANDBOX_DIR,
+  SANDBOX_SRC,
+  type HostName,
+  killSshSessions,
+  onHost,
+  sandboxDown,
+  sandboxParams,
+  sandboxRunning,
+  sandboxUp,
+  sshArgs,
+} from "../../rehearsal/sandbox/sandbox";
+
+const LONG = 300_000;
+
+function must(host: HostName, cmd: string, input?: string): string {
+  const r = onHost(host, cmd, input);
+  if (r.code !== 0) throw new Error(`on ${host}: ${cmd}\nexit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+function ssh(host: HostName, cmd: string, timeoutMs = 20_000) {
+  return spawnSync("ssh", [...sshArgs(host), cmd], { encoding: "utf8", timeout: timeoutMs });
+}
+
+function netnsList(): string {
+  return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+}
+
+/** A tiny instance on old: .env.production, database with the generator's tables, a few rows. */
+const SEED_OLD = `set -e
+cd /home/mastodon/live
+cat > .env.production <<'ENV'
+LOCAL_DOMAIN=${DEFAULT_DOMAIN}
+RAILS_ENV=production
+DB_HOST=/var/run/postgresql
+DB_USER=mastodon
+DB_NAME=mastodon_production
+DB_PORT=5432
+REDIS_HOST=localhost
+REDIS_PORT=6379
+ENV
+chown mastodon:mastodon .env.production && chmod 600 .env.production
+cd / && runuser -u postgres -- createdb -O mastodon mastodon_production
+runuser -u mastodon -- psql -X -q -d mastodon_production <<'SQL'
+CREATE TABLE accounts (id bigint PRIMARY KEY, username text NOT NULL, domain text);
+CREATE TABLE users (id bigint PRIMARY KEY, account_id bigint NOT NULL);
+CREATE TABLE statuses (id bigint PRIMARY KEY, account_id bigint NOT NULL, text text, created_at timestamp NOT NULL);
+CREATE TABLE follows (id bigint PRIMARY KEY, account_id bigint NOT NULL, target_account_id bigint NOT NULL);
+INSERT INTO accounts VALUES (1, 'alice', NULL), (2, 'bob', NULL), (3, 'carol', 'remote.example');
+INSERT INTO users VALUES (1, 1), (2, 2);
+INSERT INTO follows VALUES (1, 1, 2), (2, 1, 3);
+INSERT INTO statuses SELECT g, 1 + g % 3, 'post ' || g, now() - g * interval '1 minute' FROM generate_series(1, 900) g;
+SQL
+`;
+
+describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
+  let upSeconds = 0;
+
+  beforeAll(() => {
+    upSeconds = sandboxUp().seconds;
+    console.log(`sandbox up.sh took ${upSeconds.toFixed(1)} s`);
+  }, LONG);
+
+  it("builds both hosts and records its parameters", () => {
+    expect(sandboxRunning()).toBe(true);
+    expect(sandboxParams()).toEqual({ domain: DEFAULT_DOMAIN, newDbRole: "mastodon" });
+    expect(netnsList()).toMatch(/mmig-old/);
+    expect(netnsList()).toMatch(/mmig-new/);
+    expect(upSeconds).toBeGreaterThan(0);
+  });
+
+  it("answers SSH as root with the admin key from the root namespace", () => {
+    const old = ssh("old", "hostname; cloud-init status --wait");
+    expect(old.status, old.stderr).toBe(0);
+    expect(old.stdout).toBe("mastodon-old\nstatus: done\n");
+    const nw = ssh("new", "hostname");
+    expect(nw.status, nw.stderr).toBe(0);
+    expect(nw.stdout.trim()).toBe("mastodon-new");
+  });
+
+  it("lets old reach new's sshd over the bridge (and nothing else)", () => {
+    const banner = must("old", `exec 3<>/dev/tcp/${NEW_ADDR}/22 && head -c 8 <&3`);
+    expect(banner).toBe("SSH-2.0-");
+    // Without a key of its own, old's root gets to authentication and is refused: reachability is the point.
+    const r = onHost("old", `ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=5 root@${NEW_ADDR} true`);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect(must("new", "ip -4 -o addr show eth0")).toContain(`${NEW_ADDR}/24`);
+    expect(onHost("new", "ip route get 1.1.1.1").code).not.toBe(0);
+  });
+
+  it("gives each host its own localhost PostgreSQL and Redis", () => {
+    must("old", "redis-cli -h localhost set sandbox:probe old-only");
+    expect(must("old", "redis-cli -h localhost get sandbox:probe").trim()).toBe("old-only");
+    expect(must("new", "redis-cli -h localhost exists sandbox:probe").trim()).toBe("0");
+    const sysid = (h: HostName) =>
+      must(h, "cd / && runuser -u postgres -- psql -XAtc 'SELECT system_identifier FROM pg_control_system()'").trim();
+    expect(sysid("old")).not.toBe(sysid("new"));
+    expect(must("old", "cd / && runuser -u postgres -- psql -XAtc \"SELECT rolcreatedb FROM pg_roles WHERE rolname='mastodon'\"").trim()).toBe("t");
+    expect(must("new", "cd / && runuser -u postgres -- psql -XAtc \"SELECT rolcanlogin FROM pg_roles WHERE rolname='mastodon'\"").trim()).toBe("t");
+    // Own processes only: one redis-server per host.
+    expect(must("old", "pgrep -c redis-server").trim()).toBe("1");
+  });
+
+  it("starts new without Mastodon units or site: starting mastodon-web fails with 'not found'", () => {
+    const r = onHost("new", "systemctl start mastodon-web");
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/Unit mastodon-web\.service not found/);
+    expect(onHost("new", "systemctl is-active mastodon-web").stdout.trim()).toBe("inactive");
+    expect(must("new", "find /etc/nginx/sites-enabled /etc/ssl/mastodon-sandbox /etc/systemd/system -mindepth 1 -name 'mastodon*' | wc -l").trim()).toBe("0");
+    expect(must("new", "systemctl is-active nginx postgresql redis-server ssh")).toBe("active\nactive\nactive\nactive\n");
+    expect(must("new", "git -C /home/mastodon/live describe --tags")).toBe("v4.5.2\n");
+  });
+
+  it("runs Mastodon on old behind nginx once .env.production and the database exist", () => {
+    must("old", SEED_OLD);
+    must("old", "systemctl daemon-reload && systemctl start mastodon-web mastodon-streaming mastodon-sidekiq");
+    const running = must("old", "systemctl list-units --type=service --state=running --plain --no-legend 'mastodon-*'");
+    expect(running.split("\n").filter(Boolean).map((l) => l.split(" ")[0])).toEqual([
+      "mastodon-sidekiq.service",
+      "mastodon-streaming.service",
+      "mastodon-web.service",
+    ]);
+    const curl = (path: string) =>
+      must("old", `curl -sk --max-time 10 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 https://${DEFAULT_DOMAIN}${path}`);
+    expect(curl("/health")).toBe("OK");
+    expect(curl("/api/v1/streaming/health")).toBe("OK");
+    const instance = JSON.parse(curl("/api/v2/instance"));
+    expect(instance).toMatchObject({ domain: DEFAULT_DOMAIN, version: "4.5.2", usage: { users: { active_month: 2 } } });
+    const redirect = must("old", `curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --resolve ${DEFAULT_DOMAIN}:80:127.0.0.1 http://${DEFAULT_DOMAIN}/about`);
+    expect(redirect).toBe(`301 https://${DEFAULT_DOMAIN}/about`);
+    // Web stopped: nginx serves Mastodon's error page.
+    must("old", "systemctl stop mastodon-web");
+    expect(onHost("old", "systemctl is-active mastodon-web").code).toBe(3);
+    expect(curl("/api/v2/instance")).toMatch(/something went wrong/);
+    must("old", "systemctl start mastodon-web");
+  });
+
+  it("runs bin/tootctl only with Mastodon's preconditions, leaving evidence", () => {
+    const bare = onHost("old", "cd /home/mastodon/live && runuser -u mastodon -- bin/tootctl version");
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr).toMatch(/RAILS_ENV must be 'production'/);
+    const asRoot = onHost("old", "cd /home/mastodon/live && RAILS_ENV=production bin/tootctl version");
+    expect(asRoot.code).not.toBe(0);
+    expect(asRoot.stderr).toMatch(/not reachable as OS user root/);
+    const tootctl = (args: string) =>
+      must("old", `cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production bin/tootctl ${args}`);
+    expect(tootctl("version")).toBe("4.5.2\n");
+    expect(tootctl("feeds build --concurrency 2")).toMatch(/Regenerated feeds for 2 accounts/);
+    // alice follows bob and carol: 400 newest of her feed; bob only his own 300 statuses.
+    expect(must("old", "redis-cli zcard feed:home:1; redis-cli zcard feed:home:2")).toBe("400\n300\n");
+    expect(tootctl("search deploy")).toBe("Done\n");
+    const log = must("old", "cat /home/mastodon/live/log/standin.log");
+    expect(log).toMatch(/tootctl feeds build --concurrency 2/);
+    expect(log).toMatch(/tootctl FAILED: RAILS_ENV/);
+  });
+
+  it("drops a host's SSH connections on demand (fault helper)", () => {
+    const started = Date.now();
+    const child = spawnSync(
+      "bash",
+      ["-c", `ssh ${sshArgs("old").map((a) => `'${a}'`).join(" ")} 'sleep 30' & sleep 1.5; bash '${SANDBOX_SRC}/fault.sh' old kill-ssh >/dev/null; wait $!`],
+      { encoding: "utf8", timeout: 25_000 },
+    );
+    expect(child.status).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(killSshSessions("old").code).toBe(0);
+    expect(ssh("old", "true").status).toBe(0);
+  });
+
+  it("passes shellcheck", () => {
+    const r = spawnSync(
+      "bash",
+      ["-c", "shellcheck -x -P SCRIPTDIR -P . up.sh down.sh host.sh fault.sh env.sh lib/*.sh files/sbin/* files/bundle files/app/bin/* files/app/lib/standin/*.sh"],
+      { cwd: SANDBOX_SRC, encoding: "utf8" },
+    );
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+});
+
+describe("rehearsal sandbox (other domain, other database role on new)", { timeout: 120_000 }, () => {
+  beforeAll(() => {
+    const { seconds } = sandboxUp({ domain: "social.rehearsal.test", newDbRole: "mastodon_app" });
+    console.log(`sandbox up.sh (rebuild) took ${seconds.toFixed(1)} s`);
+  }, LONG);
+
+  afterAll(() => {
+    sandboxDown();
+  }, LONG);
+
+  it("rebuilds fresh hosts with the new parameters", () => {
+    expect(sandboxParams()).toEqual({ domain: "social.rehearsal.test", newDbRole: "mastodon_app" });
+    expect(onHost("old", "redis-cli exists sandbox:probe").stdout.trim()).toBe("0");
+    expect(onHost("old", "test -e /home/mastodon/live/.env.production").code).not.toBe(0);
+    expect(must("old", "grep -h server_name /etc/nginx/sites-enabled/mastodon | sort -u")).toMatch(/server_name social\.rehearsal\.test;/);
+    expect(must("old", "openssl x509 -noout -subject -enddate -in /etc/ssl/mastodon-sandbox/fullchain.pem")).toMatch(/CN = social\.rehearsal\.test/);
+  });
+
+  it("maps OS user mastodon to the other role on new", () => {
+    expect(must("new", "cd / && runuser -u mastodon -- psql -X -h /var/run/postgresql -U mastodon_app -d postgres -Atc 'SELECT current_user'")).toBe("mastodon_app\n");
+    expect(onHost("new", "cd / && runuser -u mastodon -- psql -X -U mastodon -d postgres -Atc 'SELECT 1'").code).not.toBe(0);
+    expect(must("new", "cd / && runuser -u postgres -- psql -X -Atc 'SELECT 1'")).toBe("1\n");
+  });
+
+  it("down.sh removes every namespace, link and process, and is safe to repeat", () => {
+    const inits = (["old", "new"] as const).map((h) => readFileSync(join(SANDBOX_DIR, "hosts", h, "init.pid"), "utf8").trim());
+    sandboxDown();
+    expect(netnsList()).not.toMatch(/mmig-/);
+    for (const pid of inits) expect(spawnSync("kill", ["-0", pid]).status).not.toBe(0);
+    expect(spawnSync("ip", ["link", "show", "mmig0"]).status).not.toBe(0);
+    expect(sandboxRunning()).toBe(false);
+    sandboxDown();
+  });
+});
+
+describe("sandbox addresses", () => {
+  it("are the documented ones", () => {
+    expect([OLD_ADDR, NEW_ADDR]).toEqual(["10.213.0.2", "10.213.0.3"]);
+  });
+});
