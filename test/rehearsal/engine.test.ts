@@ -17,6 +17,7 @@ let work: string;
 let sshd: ChildProcess;
 let port: number;
 let privateKey: string;
+let hostKey: string;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,11 +49,12 @@ async function startSshd(): Promise<void> {
   key("client_key");
   fs.copyFileSync(path.join(work, "client_key.pub"), path.join(work, "authorized_keys"));
   privateKey = fs.readFileSync(path.join(work, "client_key"), "utf8");
+  hostKey = fs.readFileSync(path.join(work, "host_key.pub"), "utf8").trim();
   port = await freePort();
   const config = [
     `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${work}/host_key`, `PidFile ${work}/sshd.pid`,
     `AuthorizedKeysFile ${work}/authorized_keys`, "PermitRootLogin prohibit-password", "PasswordAuthentication no",
-    "StrictModes no", "UsePAM no", "MaxStartups 100", "MaxSessions 100",
+    "StrictModes no", "UsePAM no", "Subsystem sftp internal-sftp", "MaxStartups 100", "MaxSessions 100",
   ].join("\n");
   fs.writeFileSync(path.join(work, "sshd_config"), config + "\n");
   fs.mkdirSync("/run/sshd", { recursive: true });
@@ -60,8 +62,8 @@ async function startSshd(): Promise<void> {
   await waitForPort(port);
 }
 
-/** One scenario: its own remote dir, state and log. */
-function scenario(name: string) {
+/** One scenario (a case of the fixture program) with its own stack name, remote dir, state and log. */
+function scenario(name: string, program = name) {
   const dir = path.join(work, name);
   fs.mkdirSync(dir, { recursive: true });
   const statePath = path.join(dir, "state.json");
@@ -72,13 +74,15 @@ function scenario(name: string) {
       project: PROJECT,
       stack: name,
       config: {
-        [`${PROJECT}:scenario`]: name, [`${PROJECT}:phase`]: String(phase), [`${PROJECT}:dir`]: dir,
+        [`${PROJECT}:scenario`]: program, [`${PROJECT}:phase`]: String(phase), [`${PROJECT}:dir`]: dir,
         [`${PROJECT}:host`]: "127.0.0.1", [`${PROJECT}:port`]: String(port), [`${PROJECT}:privateKey`]: privateKey,
+        [`${PROJECT}:hostKey`]: hostKey,
         ...extra.config,
       },
       secretKeys: [`${PROJECT}:privateKey`, `${PROJECT}:token`],
       statePath,
       logPath,
+      awsAddress: "127.0.0.2",
       faults: extra.faults,
     });
   const lines = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8").trim().split("\n") : []);
@@ -96,18 +100,19 @@ afterAll(() => {
 });
 
 describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
-  it("creates once, skips unchanged, updates on input change, replaces on trigger change, deletes on leaving", async () => {
+  it("creates once, skips unchanged, updates on input change, replaces on trigger change, deletes on leaving; StackReference sees the previous outputs", async () => {
     const s = scenario("lifecycle");
     const first = await s.run(1);
     expect(first.ok, first.error).toBe(true);
-    expect(first.outputs).toEqual({ a: "a-v1" });
+    expect(first.outputs).toEqual({ a: "a-v1", secretPhase: "s1" });
     expect(ops(first)).toEqual(["create:a:ok"]);
     expect((await s.run(2)).events.map((e) => e.op)).toEqual(["same"]);
     expect(s.lines("a.log")).toEqual(["create-v1"]);
 
     const updated = await s.run(3);
     expect(ops(updated)).toEqual(["update:a:ok"]);
-    expect(updated.outputs).toEqual({ a: "a-v2" });
+    expect(updated.outputs).toEqual({ a: "a-v2", previous: "a-v1", secretPhase: "s3" });
+    expect(readState(s.statePath).outputs.secretPhase).toEqual({ secret: true, value: "s3" });
     expect(s.lines("a.log")).toEqual(["create-v1", "update-v2"]);
 
     const replaced = await s.run(4);
@@ -116,6 +121,7 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
 
     const gone = await s.run(5);
     expect(ops(gone)).toEqual(["delete:a:ok"]);
+    expect(gone.outputs).toEqual({ previous: "a-v2", secretPhase: "s5" });
     expect(s.lines("a.log").at(-1)).toBe("delete-v2");
     expect(readState(s.statePath).resources).toEqual([]);
     const mode = fs.statSync(s.statePath).mode & 0o777;
@@ -165,15 +171,25 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     expect(result.error).toContain("Unable to set 'GREETING'. This only works if your SSH server is configured to accept these variables via AcceptEnv");
   }, 60_000);
 
-  it("gives StackReference the previous run's outputs and marks secret outputs in state", async () => {
-    const s = scenario("stackref");
-    expect((await s.run(1)).outputs.marker).toBe("phase-1-previous-undefined");
-    const second = await s.run(2);
-    expect(second.outputs.marker).toBe("phase-2-previous-phase-1-previous-undefined");
-    expect(readState(s.statePath).outputs.secretMarker).toEqual({ secret: true, value: "s2" });
+  it("refuses a host whose key does not match connection.hostKey", async () => {
+    const wrongKey = fs.readFileSync(path.join(work, "client_key.pub"), "utf8").trim();
+    const result = await scenario("hostkey", "environment").run(1, { config: { [`${PROJECT}:hostKey`]: wrongKey } });
+    expect(result.ok).toBe(false);
+    expect(result.error).toMatch(/env: Dial: .*verification failed/);
   }, 60_000);
 
-  it("never writes a secret config value to the log, and records DNS records", async () => {
+  it("records aws/cloudflare resources and copies assets and archives over SFTP", async () => {
+    const s = scenario("records");
+    const result = await s.run(1);
+    expect(result.ok, result.error).toBe(true);
+    expect(result.outputs).toEqual({ ami: "ami-0rehearsal", serverIp: "127.0.0.2", check: "hello\nfile a\nfile b" });
+    const state = readState(s.statePath);
+    const dns = stateResource(state, "cloudflare:index/dnsRecord:DnsRecord", "www");
+    expect(dns).toMatchObject({ id: "rec0123", inputs: { content: "127.0.0.2", ttl: 60 } });
+    expect(stateResource(state, "aws:ec2/eip:Eip", "ip")?.outputs).toMatchObject({ publicIp: "127.0.0.2", privateIp: "127.0.0.2" });
+  }, 60_000);
+
+  it("never writes a secret config value to the log", async () => {
     const s = scenario("secret");
     const token = "tok-9f8e7d6c5b";
     const result = await s.run(1, { config: { [`${PROJECT}:token`]: token } });
@@ -184,7 +200,6 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     expect(log).toContain("+ create writeToken (127.0.0.1)");
     expect(log).not.toContain(token);
     expect(log).not.toContain("BEGIN OPENSSH PRIVATE KEY");
-    const dns = stateResource(readState(s.statePath), "cloudflare:index/dnsRecord:DnsRecord", "www");
-    expect(dns?.inputs).toMatchObject({ content: "127.0.0.1", ttl: 60 });
+    expect(result.outputs.local).toBe(`local-sees-${token}`);
   }, 60_000);
 });
