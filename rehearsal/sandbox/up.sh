@@ -11,8 +11,8 @@ source "$here/env.sh"
 # shellcheck source=lib/mounts.sh
 source "$here/lib/mounts.sh"
 
-domain="$DOMAIN" new_role="$NEW_DB_ROLE"
-[[ -n "${REHEARSAL_DOMAIN:-}" ]] && domain="$REHEARSAL_DOMAIN"
+# Defaults are fixed (not the previous run's parameters): a plain up.sh is always the default sandbox.
+domain=mastodon.rehearsal.test new_role=mastodon
 while (( $# )); do
   case "$1" in
     --domain) domain="${2:?--domain needs a value}"; shift 2 ;;

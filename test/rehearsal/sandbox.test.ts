@@ -122,7 +122,7 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
     expect(onHost("new", "systemctl is-active mastodon-web").stdout.trim()).toBe("inactive");
     expect(must("new", "find /etc/nginx/sites-enabled /etc/ssl/mastodon-sandbox /etc/systemd/system -mindepth 1 -name 'mastodon*' | wc -l").trim()).toBe("0");
     expect(must("new", "systemctl is-active nginx postgresql redis-server ssh")).toBe("active\nactive\nactive\nactive\n");
-    expect(must("new", "git -C /home/mastodon/live describe --tags")).toBe("v4.5.2\n");
+    expect(must("new", "cd / && runuser -u mastodon -- git -C /home/mastodon/live describe --tags")).toBe("v4.5.2\n");
   });
 
   it("runs Mastodon on old behind nginx once .env.production and the database exist", () => {
