@@ -1,6 +1,6 @@
 /** TEST STAND-IN for the @pulumi/command 1.2.1 provider's local side: run a command on this machine. */
 import { spawn } from "node:child_process";
-import type { ExecResult, LineSink } from "./ssh";
+import { exitError, type ExecResult, type LineSink } from "./ssh";
 
 export interface LocalRun {
   command: string;
@@ -51,7 +51,7 @@ export function runLocal(run: LocalRun, sink: LineSink): Promise<ExecResult> {
       err.flush();
       if (code === 0) return resolve({ stdout, stderr });
       const why = code === null ? `signal: ${signal}` : `exit status ${code}`;
-      reject(new Error(`${why}\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(exitError(why, stdout, stderr));
     });
     child.stdin.on("error", () => undefined);
     child.stdin.end(run.stdin ?? "");

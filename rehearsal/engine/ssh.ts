@@ -84,6 +84,14 @@ export async function dial(c: Connection): Promise<Client> {
   throw new Error(`Dial: ssh: handshake failed or unable to connect to ${c.host}:${c.port ?? 22}: ${String(lastError)}`);
 }
 
+/** The provider's failure message: the exit reason, then whatever the command printed. */
+export function exitError(reason: string, stdout: string, stderr: string): Error {
+  const parts = [reason];
+  if (stdout.trim()) parts.push(`stdout: ${stdout.trim()}`);
+  if (stderr.trim()) parts.push(`stderr: ${stderr.trim()}`);
+  return new Error(parts.join("\n"));
+}
+
 /** Split a stream into lines for the log (the last partial line is flushed at the end). */
 function lineSplitter(emit: (line: string) => void): { push(chunk: string): void; flush(): void } {
   let buffer = "";
@@ -122,7 +130,7 @@ export function exec(client: Client, command: string, stdin: string | undefined,
       else resolve({ stdout, stderr });
     };
     client.once("close", () => {
-      if (cut) finish(new Error(`wait: remote command exited without exit status or exit signal (connection lost)\nstdout: ${stdout}\nstderr: ${stderr}`));
+      if (cut) finish(exitError("wait: remote command exited without exit status or exit signal (connection lost)", stdout, stderr));
     });
     client.exec(command, { pty: false }, (err, channel) => {
       if (err) return finish(err);
@@ -139,7 +147,7 @@ export function exec(client: Client, command: string, stdin: string | undefined,
         if (cut) return;
         if (code === 0) return finish();
         const why = code === null || code === undefined ? `signal ${signal ?? "unknown"}` : `status ${code}`;
-        finish(new Error(`Process exited with ${why}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        finish(exitError(`Process exited with ${why}`, stdout, stderr));
       });
       if (stdin !== undefined && stdin !== "") channel.write(stdin);
       channel.end();

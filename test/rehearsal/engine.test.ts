@@ -163,6 +163,8 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
     const again = await s.run(1);
     expect(again.ok, again.error).toBe(true);
     expect(again.outputs).toEqual({ slow: "started\ndone" });
+    // A network drop sends no signal: the first, orphaned run kept going on the host too.
+    expect(s.lines("slow.log")).toEqual(["finished", "finished"]);
   }, 60_000);
 
   it("fails remote `environment` like the provider does without sshd AcceptEnv", async () => {
