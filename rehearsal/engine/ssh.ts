@@ -56,7 +56,8 @@ function dialOnce(c: Connection): Promise<Client> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     client.once("ready", () => resolve(client));
-    client.once("error", (err) => {
+    // Stays attached: a later socket error must reach exec/copy as a failure, never crash the process.
+    client.on("error", (err) => {
       client.destroy();
       reject(err);
     });
@@ -109,44 +110,47 @@ function lineSplitter(emit: (line: string) => void): { push(chunk: string): void
   };
 }
 
+const EXIT_MISSING = "wait: remote command exited without exit status or exit signal";
+
 /** Run one command over an open connection, no pty; rejects like the provider on a non-zero exit. */
 export function exec(client: Client, command: string, stdin: string | undefined, sink: LineSink, fault?: FaultPlan): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    let cut = false;
-    const cutConnection = () => {
-      cut = true;
-      client.destroy();
-    };
+    let done = false;
+    const cutConnection = () => client.destroy();
     const timer = fault?.afterSeconds !== undefined ? setTimeout(cutConnection, fault.afterSeconds * 1000) : undefined;
     const outLines = lineSplitter((l) => sink("stdout", l));
     const errLines = lineSplitter((l) => sink("stderr", l));
     const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
       if (timer) clearTimeout(timer);
       outLines.flush();
       errLines.flush();
       if (err) reject(err);
       else resolve({ stdout, stderr });
     };
-    client.once("close", () => {
-      if (cut) finish(exitError("wait: remote command exited without exit status or exit signal (connection lost)", stdout, stderr));
-    });
+    const lost = (why: string) => finish(exitError(`${EXIT_MISSING} (connection lost: ${why})`, stdout, stderr));
+    client.on("error", (err) => lost(err.message));
+    client.once("close", () => lost("closed"));
     client.exec(command, { pty: false }, (err, channel) => {
       if (err) return finish(err);
+      let exit: { code?: number | null; signal?: string } | undefined;
+      channel.on("exit", (code: number | null, signal?: string) => (exit = { code, signal }));
       channel.on("data", (d: Buffer) => {
         stdout += d.toString();
         outLines.push(d.toString());
-        if (fault?.stdoutMatches && !cut && fault.stdoutMatches.test(stdout)) cutConnection();
+        if (fault?.stdoutMatches && fault.stdoutMatches.test(stdout)) cutConnection();
       });
       channel.stderr.on("data", (d: Buffer) => {
         stderr += d.toString();
         errLines.push(d.toString());
       });
-      channel.on("close", (code: number | null | undefined, signal?: string) => {
-        if (cut) return;
-        if (code === 0) return finish();
-        const why = code === null || code === undefined ? `signal ${signal ?? "unknown"}` : `status ${code}`;
+      channel.on("close", () => {
+        if (!exit) return lost("channel closed");
+        if (exit.code === 0) return finish();
+        const why = typeof exit.code === "number" ? `status ${exit.code}` : `signal ${exit.signal ?? "unknown"}`;
         finish(exitError(`Process exited with ${why}`, stdout, stderr));
       });
       if (stdin !== undefined && stdin !== "") channel.write(stdin);

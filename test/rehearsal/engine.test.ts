@@ -156,15 +156,23 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
 
   it("fails a resource whose connection drops mid-command; the next up succeeds", async () => {
     const s = scenario("fault");
-    const cut = await s.run(1, { faults: [{ resource: "slow", when: { stdoutMatches: "started" } }] });
+    const cut = await s.run(1, {
+      faults: [
+        { resource: "slow", when: { stdoutMatches: "started" } },
+        { resource: "quiet", when: { afterSeconds: 1 } },
+      ],
+    });
     expect(cut.ok).toBe(false);
-    expect(cut.error).toMatch(/slow: .*connection lost/);
-    expect(stateResource(readState(s.statePath), "command:remote:Command", "slow")).toBeUndefined();
+    expect(ops(cut).sort()).toEqual(["create:quiet:failed", "create:slow:failed"]);
+    expect(cut.events.find((e) => e.name === "quiet")?.seconds).toBeGreaterThanOrEqual(1);
+    expect(cut.error).toMatch(/slow: wait: remote command exited without exit status or exit signal \(connection lost/);
+    expect(readState(s.statePath).resources).toEqual([]);
     const again = await s.run(1);
     expect(again.ok, again.error).toBe(true);
-    expect(again.outputs).toEqual({ slow: "started\ndone" });
+    expect(again.outputs).toEqual({ slow: "started\ndone", quiet: "done" });
     // A network drop sends no signal: the first, orphaned run kept going on the host too.
     expect(s.lines("slow.log")).toEqual(["finished", "finished"]);
+    expect(s.lines("quiet.log")).toEqual(["finished", "finished"]);
   }, 60_000);
 
   it("fails remote `environment` like the provider does without sshd AcceptEnv", async () => {
