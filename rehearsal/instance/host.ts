@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+
 /**
  * How the instance tools reach a host: an injected `run` that executes one bash command inside the
  * host (in the rehearsal `rehearsal/sandbox/host.sh <host> bash -c <cmd>`, in tests a local bash), and
@@ -71,6 +73,19 @@ export function psqlAsPostgres(t: ResolvedTarget, db: string, extra = ""): strin
 
 export function redisCli(t: ResolvedTarget): string {
   return `redis-cli -h ${shQuote(t.redisHost)} -p ${t.redisPort}`;
+}
+
+/**
+ * A `Run` that executes `prefix... bash -c <cmd>` locally, e.g. `execRun(["rehearsal/sandbox/host.sh", "old"])`
+ * for a sandbox host or `execRun([])` for this machine. Input goes to the command's stdin.
+ */
+export function execRun(prefix: readonly string[]): Run {
+  return (cmd, input) => {
+    const argv = [...prefix, "bash", "-c", cmd];
+    const r = spawnSync(argv[0] as string, argv.slice(1), { input, maxBuffer: 1 << 30 });
+    const stderr = (r.stderr?.toString() ?? "") + (r.error ? String(r.error) : "");
+    return { code: r.status ?? -1, stdout: r.stdout?.toString() ?? "", stderr };
+  };
 }
 
 export class HostCommandError extends Error {

@@ -7,7 +7,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { HostTarget, Run } from "./host";
+import { HostTarget, Run, execRun } from "./host";
 
 export interface LocalServices {
   dir: string;
@@ -17,10 +17,7 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-export const localRun: Run = (cmd, input) => {
-  const r = spawnSync("bash", ["-c", cmd], { input, maxBuffer: 1 << 30 });
-  return { code: r.status ?? -1, stdout: r.stdout?.toString() ?? "", stderr: (r.stderr?.toString() ?? "") + (r.error ? String(r.error) : "") };
-};
+export const localRun: Run = execRun([]);
 
 function pgBin(name: string): string {
   for (const v of ["17", "16", "15"]) {
@@ -82,8 +79,15 @@ export async function startLocalServices(opts: { pgPort?: number; osUser?: strin
   chmodSync(dir, 0o755);
   const pgPort = opts.pgPort ?? 55432;
   const redisPort = await freePort();
-  startPostgres(dir, pgPort, ["mastodon"]);
-  const redis = await startRedis(dir, redisPort);
+  let redis: ChildProcess;
+  try {
+    startPostgres(dir, pgPort, ["mastodon"]);
+    redis = await startRedis(dir, redisPort);
+  } catch (err) {
+    localRun(`runuser -u postgres -- ${pgBin("pg_ctl")} -D '${join(dir, "pgdata")}' -m immediate -w stop`);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const liveDir = join(dir, "live");
   const target: HostTarget = { pgHost: join(dir, "pgsock"), pgPort, redisHost: "127.0.0.1", redisPort, liveDir, osUser: opts.osUser ?? "postgres" };
   const stop = async (): Promise<void> => {

@@ -3,6 +3,7 @@ import { createCipheriv, createHash } from "node:crypto";
 /** Deterministic pseudo-random source (mulberry32 for numbers, AES-CTR keystream for bulk bytes). */
 export class Rng {
   private state: number;
+  private key: Buffer | undefined;
 
   constructor(private readonly seed: number, private readonly label = "root") {
     const h = createHash("sha256").update(`${seed}:${label}`).digest();
@@ -49,12 +50,15 @@ export class Rng {
   }
 
   hex(chars: number): string {
-    return this.bytes(Math.ceil(chars / 2)).toString("hex").slice(0, chars);
+    let out = "";
+    while (out.length < chars) out += Math.floor(this.next() * 4294967296).toString(16).padStart(8, "0");
+    return out.slice(0, chars);
   }
 
   /** `n` deterministic bytes from an AES-128-CTR keystream keyed by seed/label and a counter. */
   bytes(n: number): Buffer {
-    const key = createHash("sha256").update(`${this.seed}:${this.label}:bytes`).digest().subarray(0, 16);
+    this.key ??= createHash("sha256").update(`${this.seed}:${this.label}:bytes`).digest().subarray(0, 16);
+    const key = this.key;
     const iv = Buffer.alloc(16);
     iv.writeUInt32BE(this.int(0, 0xffffffff), 0);
     iv.writeUInt32BE(this.int(0, 0xffffffff), 4);

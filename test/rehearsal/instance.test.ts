@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InstanceBundle, generateInstance } from "../../rehearsal/instance/generate";
-import type { Run } from "../../rehearsal/instance/host";
+import { Run, shQuote } from "../../rehearsal/instance/host";
 import { countPendingBackups, loadInstance } from "../../rehearsal/instance/load";
 import { LocalServices, startLocalServices } from "../../rehearsal/instance/local-services";
 import { idPartition } from "../../rehearsal/instance/model";
@@ -140,6 +140,14 @@ describe("load + fingerprint against throwaway PostgreSQL and Redis", () => {
     base = fingerprint(run, svc.target);
   }, 120_000);
 
+  /** Runs one statement in the loaded database as postgres; returns unaligned output. */
+  const sql = (statement: string): string => {
+    const cmd = `runuser -u postgres -- psql -X -q -At -v ON_ERROR_STOP=1 -h '${svc.target.pgHost}' -p ${svc.target.pgPort} -d mastodon_production -c ${shQuote(statement)}`;
+    const r = svc.run(cmd);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return r.stdout;
+  };
+
   afterAll(async () => {
     await svc?.stop();
     for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
@@ -167,8 +175,8 @@ describe("load + fingerprint against throwaway PostgreSQL and Redis", () => {
 
   it("detects one changed row, one sequence step, one media byte and one redis member", () => {
     const steps: [string, () => void, RegExp][] = [
-      ["row", () => void svc.run(`runuser -u postgres -- psql -X -q -h '${svc.target.pgHost}' -p ${svc.target.pgPort} -d mastodon_production -c "UPDATE statuses SET text = text || '!' WHERE id = (SELECT max(id) FROM statuses WHERE reblog_of_id IS NULL)"`), /^table statuses: content checksum differs$/],
-      ["sequence", () => void svc.run(`runuser -u postgres -- psql -X -q -h '${svc.target.pgHost}' -p ${svc.target.pgPort} -d mastodon_production -c "SELECT nextval('users_id_seq')"`), /^sequence users_id_seq: lastValue \d+ != \d+$/],
+      ["row", () => void sql("UPDATE statuses SET text = text || '!' WHERE id = (SELECT max(id) FROM statuses WHERE reblog_of_id IS NULL)"), /^table statuses: content checksum differs$/],
+      ["sequence", () => void sql("SELECT nextval('users_id_seq')"), /^sequence users_id_seq: lastValue \d+ != \d+$/],
       ["media", () => flipOneByte(join(svc.target.liveDir as string, "public/system")), /^media .*: sha256 differs$/],
       ["redis", () => void svc.run(redisMutation(svc.target.redisPort as number)), /^redis key feed:home:\d+: content differs$/],
     ];
@@ -181,6 +189,12 @@ describe("load + fingerprint against throwaway PostgreSQL and Redis", () => {
       expect(cmp.differences[0], name).toMatch(expected);
       previous = current;
     }
+  });
+
+  it("gives new rows Mastodon-style ids through the timestamp_id() column default", () => {
+    const out = sql("INSERT INTO statuses (text, created_at, updated_at, account_id) SELECT 'nouveau 🐘', now(), now(), min(id) FROM accounts RETURNING id");
+    const id = BigInt(out.trim());
+    expect(Math.abs(Number(id >> 16n) - Date.now())).toBeLessThan(60_000);
   });
 
   it("never lets a secret reach a command, an output or a fingerprint", () => {
