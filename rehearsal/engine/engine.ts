@@ -93,7 +93,7 @@ export class Engine {
     const outputs = await this.step(args.name, args.type, op, hostOf(inputs), () =>
       COMMAND_TYPES.has(args.type) ? this.runCommand(args, op, inputs, old) : this.recordOnly(args),
     );
-    const id = this.idFor(args, old);
+    const id = this.idFor(args, op === "replace-create" ? undefined : old);
     if (op === "replace-create" && old) this.queuedDeletes.push(old);
     this.save(key, { type: args.type, name: args.name, id, inputs, secretPaths, outputs, host: hostOf(inputs) });
     return { id, state: { ...args.inputs, ...outputs, ...(COMMAND_TYPES.has(args.type) ? {} : { id }) } };
@@ -190,7 +190,11 @@ export class Engine {
     try {
       await this.step(r.name, r.type, op, r.host, async () => {
         if (!hasDelete) return;
-        await runCommandOp(r.type, "delete", r.inputs, { sink: (_s, line) => this.log(`    ${r.name} | ${line}`), previous: r.outputs });
+        await runCommandOp(r.type, "delete", r.inputs, {
+          sink: (_s, line) => this.log(`    ${r.name} | ${line}`),
+          fault: this.faultFor(r.name),
+          previous: r.outputs,
+        });
       });
       return true;
     } catch {
