@@ -7,6 +7,9 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=env.sh
 source "$here/env.sh"
 
+# A process counts until it is gone or a zombie (zombies hold no namespace and no port).
+running() { local st; st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; st="${st##*) }"; [[ "${st:0:1}" != Z ]]; }
+
 for h in old new; do
   ns="mmig-$h" pidfile="$SANDBOX_DIR/hosts/$h/init.pid"
   pids=()
@@ -15,7 +18,7 @@ for h in old new; do
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   for _ in $(seq 50); do
     alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    for p in "${pids[@]}"; do if running "$p"; then alive=1; fi; done
     if ip netns list 2>/dev/null | grep -qw "$ns" && [[ -n "$(ip netns pids "$ns" 2>/dev/null)" ]]; then alive=1; fi
     (( alive )) || break
     sleep 0.1

@@ -8,7 +8,7 @@ host="$1" role="$2"
 cd /
 
 # PostgreSQL: cluster "15 main", localhost:5432, socket /var/run/postgresql, peer auth locally.
-pg_createcluster 15 main --locale C.UTF-8 >/dev/null
+pg_createcluster 15 main --locale C.UTF-8 -- --no-sync >/dev/null  # throwaway host: skip fsync
 if [[ "$role" != mastodon ]]; then
   # OS user mastodon may connect as the role of another name, over the socket (pg_ident map).
   conf=/etc/postgresql/15/main
@@ -17,8 +17,10 @@ if [[ "$role" != mastodon ]]; then
   sed -i "0,/^local[[:space:]]\+all[[:space:]]\+all[[:space:]]/s//local   all             $role                                 peer map=mastodon\n&/" "$conf/pg_hba.conf"
 fi
 systemctl start postgresql
+echo "[${SECONDS}s] cluster created and started"
 runuser -u postgres -- psql -X -q -c "CREATE ROLE \"$role\" CREATEDB LOGIN"
 
 systemctl daemon-reload
 systemctl start redis-server nginx ssh
+echo "[${SECONDS}s] redis, nginx, sshd started"
 echo "provisioned $host: role $role; $(systemctl list-units --type=service --state=running --plain --no-legend | cut -d' ' -f1 | paste -sd' ')"
