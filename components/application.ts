@@ -27,7 +27,8 @@ export interface ApplicationArgs {
 
 /** Run a Rails/tootctl command as Mastodon runs it: as its user, in the live directory, RAILS_ENV=production. */
 export function asMastodon(server: Server, commandLine: string): string {
-    return `as_user ${q(server.mastodonUser)} bash -c 'cd "$1" && RAILS_ENV=production ${commandLine}' _ ${q(server.liveDir)}`;
+    return `# shellcheck disable=SC2016 # expanded by the inner shell
+as_user ${q(server.mastodonUser)} bash -c 'cd "$1" && RAILS_ENV=production ${commandLine}' _ ${q(server.liveDir)}`;
 }
 
 export function precompileScript(server: Server): string {
@@ -46,7 +47,7 @@ export const UNITS_FUNCTION = `mastodon_units() {
     [ -e "$f" ] || continue
     name=$(basename "$f" .service)
     case "$name" in
-      *@) [ -e /etc/systemd/system/\${name%@}.service ] || units+=("\${name}4000") ;;
+      *@) [ -e "/etc/systemd/system/\${name%@}.service" ] || units+=("\${name}4000") ;;
       *) units+=("$name") ;;
     esac
   done
@@ -57,12 +58,12 @@ export const UNITS_FUNCTION = `mastodon_units() {
 export function startScript(): string {
     return `
 ${UNITS_FUNCTION}
-units=$(mastodon_units)
+read -r -a unit_list <<< "$(mastodon_units)"
 systemctl daemon-reload
 systemctl start redis-server
 if [ -f /etc/pgbouncer/pgbouncer.ini ]; then systemctl enable --now pgbouncer; fi
-log "starting $units"
-systemctl enable --now $units
+log "starting \${unit_list[*]}"
+systemctl enable --now "\${unit_list[@]}"
 systemctl restart nginx
 log "Mastodon started on the new server"
 `;
@@ -71,9 +72,9 @@ log "Mastodon started on the new server"
 export function stopScript(): string {
     return `
 ${UNITS_FUNCTION}
-units=$(mastodon_units)
-systemctl disable --now $units
-log "Mastodon stopped on the new server ($units)"
+read -r -a unit_list <<< "$(mastodon_units)"
+systemctl disable --now "\${unit_list[@]}"
+log "Mastodon stopped on the new server (\${unit_list[*]})"
 `;
 }
 

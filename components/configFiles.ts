@@ -31,7 +31,7 @@ log "DB_USER set to ${a.targetRole} on the new server (was ${a.sourceRole})"`;
 ${peerSetup(a.peer)}
 ENV=${q(`${a.sourceLive}/.env.production`)}
 [ -r "$ENV" ] || die "no $ENV on the old server"
-rsync --chmod=F600 --chown=${q(`${a.targetUser}:${a.targetUser}`)} -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" "$ENV" "$PEER:${env}"
+rsync --chmod=F600 --chown=${q(`${a.targetUser}:${a.targetUser}`)} -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$ENV" "$PEER:${env}"
 log ".env.production copied server to server (contents never leave the servers)"${rewrite}
 `;
 }
@@ -51,8 +51,8 @@ sed -n 's/^[[:space:]]*ssl_certificate\\(_key\\)\\{0,1\\}[[:space:]]\\{1,\\}\\([
 done
 sed 's#^\\([[:space:]]*ssl_certificate\\(_key\\)\\{0,1\\}[[:space:]]\\{1,\\}\\)[^;]*/\\([^/;]*\\);#\\1'${q(a.tlsDir)}'/\\3;#' "$SITE" > "$STAGE/site"
 ${onPeer(a.peer, `install -d -m 700 ${q(a.tlsDir)}`)}
-rsync -a --chmod=D700,F600 -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" "$STAGE/tls/" "$PEER:"${q(`${a.tlsDir}/`)}
-rsync --chmod=F644 -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" "$STAGE/site" "$PEER:"${q(a.site)}
+rsync -a --chmod=D700,F600 -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$STAGE/tls/" "$PEER:"${q(`${a.tlsDir}/`)}
+rsync --chmod=F644 -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$STAGE/site" "$PEER:"${q(a.site)}
 rm -rf "$STAGE"
 ${onPeer(a.peer, `ln -sfn ${q(a.site)} /etc/nginx/sites-enabled/${q(a.site.split("/").pop() ?? "mastodon")}
 nginx -t 2>&1 | tail -n 1
@@ -69,7 +69,7 @@ ${peerSetup(a.peer)}
 shopt -s nullglob
 units=(/etc/systemd/system/mastodon-*.service)
 [ \${#units[@]} -gt 0 ] || die "no /etc/systemd/system/mastodon-*.service on the old server"
-rsync -a -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" "\${units[@]}" "$PEER:/etc/systemd/system/"
+rsync -a -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "\${units[@]}" "$PEER:/etc/systemd/system/"
 ${onPeer(a.peer, `${rewrite}systemctl daemon-reload`)}
 log "systemd units copied: $(basename -a "\${units[@]}" | tr '\\n' ' ')"
 `;
@@ -79,7 +79,7 @@ export function copyPgbouncerScript(a: { peer: PeerSsh }): string {
     return `
 ${peerSetup(a.peer)}
 if [ ! -d /etc/pgbouncer ]; then log "no /etc/pgbouncer on the old server: nothing to copy"; exit 0; fi
-rsync -a -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" /etc/pgbouncer/ "$PEER:/etc/pgbouncer/"
+rsync -a -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" /etc/pgbouncer/ "$PEER:/etc/pgbouncer/"
 log "/etc/pgbouncer copied (started with the application)"
 `;
 }

@@ -37,6 +37,7 @@ DB=${q(a.dbName)}
 DUMP=${q(dumpPath(a.workDir, a.dbName))}
 install -d -m 750 -o root -g postgres "$(dirname "$DUMP")"
 log "pg_dump -Fc $DB ($(psql_admin -c "SELECT pg_size_pretty(pg_database_size('$DB'))"))"
+# shellcheck disable=SC2016 # evaluated by the heartbeat
 heartbeat 'du -h "$DUMP.tmp" | cut -f1'
 as_user postgres pg_dump -Fc --verbose -d "$DB" 2> >(grep -v '^pg_dump: \\(reading\\|identifying\\|finding\\|flagging\\|saving\\)' >&2) > "$DUMP.tmp"
 sha=$(sha256sum "$DUMP.tmp" | cut -d' ' -f1)
@@ -61,7 +62,7 @@ DUMP=${q(dumpPath(a.sourceWorkDir, a.dbName))}
 [ "$(sha256sum "$DUMP" | cut -d' ' -f1)" = ${q(a.sha)} ] || die "$DUMP changed since it was dumped: run pulumi up again after a fresh dump"
 ${onPeer(a.peer, `install -d -m 711 ${q(a.targetWorkDir)} && install -d -m 750 -o root -g postgres ${q(`${a.targetWorkDir}/db`)}`)}
 log "sending $(du -h "$DUMP" | cut -f1) to the new server (resumes a partial copy)"
-rsync --partial --append-verify --stats --human-readable -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" --chmod=F640 \\
+rsync --partial --append-verify --stats --human-readable -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" --chmod=F640 \\
   "$DUMP" "$PEER:${remote}"
 remote_sha=$(
 ${onPeer(a.peer, `chgrp postgres ${q(remote)} && sha256sum ${q(remote)} | cut -d' ' -f1`)}
@@ -87,13 +88,9 @@ if db_exists "$DB"; then
   fi
   n=$(tables_in "$DB")
   if [ "$n" -gt 0 ]; then
-    if [ ${q(String(a.allowNonEmpty))} = true ]; then
-      aside="\${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
-      log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
-      psql_admin -c "ALTER DATABASE \\"$DB\\" RENAME TO \\"$aside\\""
-    else
-      die "database $DB on the new server already holds $n tables: refusing to restore over it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
-    fi
+${a.allowNonEmpty ? `    aside="\${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
+    log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
+    psql_admin -c "ALTER DATABASE \\"$DB\\" RENAME TO \\"$aside\\""` : `    die "database $DB on the new server already holds $n tables: refusing to restore over it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"`}
   else
     log "dropping the empty database $DB (no tables) before the restore"
     psql_admin -c "DROP DATABASE \\"$DB\\""

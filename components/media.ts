@@ -32,7 +32,7 @@ if [ ! -d "$SRC" ]; then log "no $SRC on the old server: no media to copy"; exit
 ${onPeer(a.peer, `install -d -o ${q(a.targetUser)} -g ${q(a.targetUser)} ${q(dest)}`)}
 log "${a.final ? "final media pass (deletions mirrored)" : "media pre-sync while the old server is live"}: $(du -sh "$SRC" | cut -f1) in $(find "$SRC" -type f | wc -l) files"
 rsync -a --protect-args --partial ${a.final ? "--delete " : ""}--stats --human-readable --chown=${q(`${a.targetUser}:${a.targetUser}`)} \\
-  -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" "$SRC" "$PEER:${dest}" | grep -E '^(Number of (regular )?files|Total (file|transferred file) size|Number of deleted)' || true
+  -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$SRC" "$PEER:${dest}" | grep -E '^(Number of (regular )?files|Total (file|transferred file) size|Number of deleted)' || true
 log "media in sync"
 `;
 }

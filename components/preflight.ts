@@ -42,9 +42,9 @@ ${ENV_VALUE_FUNCTION}
 domain=$(env_value LOCAL_DOMAIN)
 [ "$domain" = ${q(a.domain)} ] || die "LOCAL_DOMAIN in .env.production is '$domain' but the stack's domain is ${q(a.domain)}: LOCAL_DOMAIN never changes, so set: pulumi config set domain $domain"
 s3=$(env_value S3_ENABLED); s3=\${s3:-false}
-[ "$s3" = ${q(String(a.mediaOnS3))} ] || die "S3_ENABLED=$s3 in .env.production but mediaOnS3 is ${a.mediaOnS3}: pulumi config set mediaOnS3 $s3"
+[ "$s3" = ${a.mediaOnS3} ] || die "S3_ENABLED=$s3 in .env.production but mediaOnS3 is ${a.mediaOnS3}: pulumi config set mediaOnS3 $s3"
 es=$(env_value ES_ENABLED); es=\${es:-false}
-[ "$es" = ${q(String(a.elasticsearch))} ] || die "ES_ENABLED=$es in .env.production but elasticsearch is ${a.elasticsearch}: pulumi config set elasticsearch $es"
+[ "$es" = ${a.elasticsearch} ] || die "ES_ENABLED=$es in .env.production but elasticsearch is ${a.elasticsearch}: pulumi config set elasticsearch $es"
 db_host=$(env_value DB_HOST); db_host=\${db_host:-/var/run/postgresql}
 case "$db_host" in
   /*|localhost|127.0.0.1|::1) ;;
@@ -62,9 +62,7 @@ pg_major=$(( $(psql_admin -c 'SHOW server_version_num') / 10000 ))
 collate=$(psql_admin -c "SELECT datcollate FROM pg_database WHERE datname = '$DB'")
 db_bytes=$(psql_admin -c "SELECT pg_database_size('$DB')")
 media_bytes=0
-if [ ${q(String(a.mediaOnS3))} = false ] && [ -d "$LIVE/public/system" ]; then
-  media_bytes=$(du -sb "$LIVE/public/system" | cut -f1)
-fi
+${a.mediaOnS3 ? "# media is in object storage" : `if [ -d "$LIVE/public/system" ]; then media_bytes=$(du -sb "$LIVE/public/system" | cut -f1); fi`}
 free=$(df -B1 --output=avail "$WORK" | tail -n 1)
 [ "$free" -gt "$db_bytes" ] || die "only $free bytes free in $WORK on the old server; the dump needs up to $db_bytes: free space or set workDir"
 log "Mastodon $version, PostgreSQL $pg_major, database $DB $db_bytes bytes, media $media_bytes bytes"

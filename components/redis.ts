@@ -57,7 +57,7 @@ if redis_cli PING >/dev/null 2>&1; then
 fi
 [ -s "$SAVED" ] || die "Redis is not running on the old server and this step did not save it: start redis-server there and run pulumi up again"
 read -r source_file keys < "$SAVED"
-rsync --stats --human-readable -e "$SSH_PEER" --rsync-path="$RSYNC_PEER" "$source_file" "$PEER:$target_file.migrating" | grep -E '^Total file size' || true
+rsync --stats --human-readable -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$source_file" "$PEER:$target_file.migrating" | grep -E '^Total file size' || true
 copied=$(
 ${onTarget(`tf=$(cat ${q(`${a.targetWorkDir}/redis-target`)} 2>/dev/null || echo /var/lib/redis/dump.rdb)
 chown redis:redis "$tf.migrating" && mv "$tf.migrating" "$tf"

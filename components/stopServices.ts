@@ -22,19 +22,19 @@ export const MASTODON_UNITS = ["mastodon-web", "mastodon-sidekiq", "mastodon-str
 export function stopServicesScript(): string {
     return `
 RECORD="$WORK/stopped-units"
-running=$(systemctl list-units --type=service --state=running --plain --no-legend 'mastodon-*' | awk '{print $1}')
+mapfile -t running < <(systemctl list-units --type=service --state=running --plain --no-legend 'mastodon-*' | awk '{print $1}')
 if [ ! -e "$RECORD" ]; then
   # Keep the list from the first run: a re-run finds nothing running any more.
-  printf '%s\\n' $running > "$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
+  printf '%s\\n' "\${running[@]}" | sed '/^$/d' > "$RECORD.tmp" && mv "$RECORD.tmp" "$RECORD"
 fi
-if [ -n "$running" ]; then
-  log "stopping: $(echo $running)"
-  systemctl stop $running
+if [ \${#running[@]} -gt 0 ]; then
+  log "stopping: \${running[*]}"
+  systemctl stop "\${running[@]}"
 fi
-for unit in $(cat "$RECORD"); do
+while read -r unit; do
   for _ in $(seq 1 120); do systemctl is-active --quiet "$unit" || break; sleep 1; done
   ! systemctl is-active --quiet "$unit" || die "$unit is still active after 120 s"
-done
+done < "$RECORD"
 log "Mastodon is stopped on the old server (PostgreSQL and Redis keep running)"
 `;
 }
@@ -42,11 +42,12 @@ log "Mastodon is stopped on the old server (PostgreSQL and Redis keep running)"
 export function startServicesScript(): string {
     return `
 RECORD="$WORK/stopped-units"
-units=$(cat "$RECORD" 2>/dev/null || true)
-[ -n "$units" ] || units=${JSON.stringify(MASTODON_UNITS.join(" "))}
-log "starting: $(echo $units)"
-systemctl start $units
-for unit in $units; do
+units=()
+[ ! -e "$RECORD" ] || mapfile -t units < "$RECORD"
+[ \${#units[@]} -gt 0 ] || units=(${MASTODON_UNITS.join(" ")})
+log "starting: \${units[*]}"
+systemctl start "\${units[@]}"
+for unit in "\${units[@]}"; do
   for _ in $(seq 1 120); do systemctl is-active --quiet "$unit" && break; sleep 1; done
   systemctl is-active --quiet "$unit" || die "$unit did not become active"
 done

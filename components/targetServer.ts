@@ -58,6 +58,7 @@ corepack enable
 id "$MUSER" >/dev/null 2>&1 || adduser --disabled-password --gecos "" "$MUSER"
 runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'" | grep -q 1 || runuser -u postgres -- createuser --createdb "$ROLE"
 home=$(getent passwd "$MUSER" | cut -d: -f6)
+# shellcheck disable=SC2016 # expanded by the mastodon user's shell
 runuser -u "$MUSER" -- bash -lc '
   set -euo pipefail
   [ -d ~/.rbenv ] || git clone https://github.com/rbenv/rbenv.git ~/.rbenv
@@ -122,11 +123,9 @@ pg_data=$(psql_admin -c 'SHOW data_directory')
 need_db=$(( ${f.dbBytes} * 2 ))
 free_db=$(df -B1 --output=avail "$pg_data" | tail -n 1)
 [ "$free_db" -gt "$need_db" ] || die "only $free_db bytes free for PostgreSQL on the new server; the dump and the restored database need about $need_db"
-if [ ${q(String(a.mediaOnS3))} = false ]; then
-  mkdir -p "$LIVE/public"
-  free_media=$(df -B1 --output=avail "$LIVE/public" | tail -n 1)
-  [ "$free_media" -gt ${f.mediaBytes} ] || die "only $free_media bytes free under $LIVE/public on the new server; the media needs ${f.mediaBytes}"
-fi
+${a.mediaOnS3 ? "# media is in object storage: no room needed for it" : `mkdir -p "$LIVE/public"
+free_media=$(df -B1 --output=avail "$LIVE/public" | tail -n 1)
+[ "$free_media" -gt ${f.mediaBytes} ] || die "only $free_media bytes free under $LIVE/public on the new server; the media needs ${f.mediaBytes}"`}
 aof=$(redis-cli -p ${f.redisPort} CONFIG GET appendonly 2>/dev/null | sed -n 2p || true)
 [ "$aof" != yes ] || die "Redis on the new server has appendonly yes: it would load its AOF and ignore the copied dump.rdb; set appendonly no in /etc/redis/redis.conf"
 log "the new server is ready: Mastodon $version, PostgreSQL $pg_major, role $ROLE"

@@ -38,11 +38,11 @@ SELECT format('SELECT %L, %L, count(*) FROM public.%I', kind, name, name) FROM (
   UNION ALL SELECT 'matview', matviewname FROM pg_matviews WHERE schemaname = 'public') AS relations
 \\gexec
 SQL
-if [ ${q(String(a.mediaOnS3))} = false ] && [ -d ${q(`${a.liveDir}/public/system`)} ]; then
+${a.mediaOnS3 ? "printf 'media_files 0\\nmedia_bytes 0\\n' # media is in object storage" : `if [ -d ${q(`${a.liveDir}/public/system`)} ]; then
   find ${q(`${a.liveDir}/public/system`)} -type f -printf '%s\\n' | awk '{ n++; b += $1 } END { printf "media_files %d\\nmedia_bytes %d\\n", n, b }'
 else
   printf 'media_files 0\\nmedia_bytes 0\\n'
-fi
+fi`}
 `;
 }
 

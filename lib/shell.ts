@@ -57,7 +57,7 @@ heartbeat() {
   ( while sleep 20; do log "still running ($(( $(date +%s) - STARTED ))s)\${1:+: $(eval "$1" 2>/dev/null)}"; done ) 2>/dev/null &
   HEARTBEAT=$!
 }
-heartbeat
+heartbeat ''
 finish() {
   local status=$?
   [ -z "$HEARTBEAT" ] || kill "$HEARTBEAT" 2>/dev/null || true
@@ -117,19 +117,19 @@ export interface PeerSsh {
     knownHostsFile: string;
 }
 
-/** `ssh` invocation (without the destination) for server-to-server transfers. */
+/** `ssh` invocation (without the destination) for server-to-server transfers, each word shell-quoted. */
 export function sshCommand(peer: PeerSsh): string {
     return [
         "ssh",
-        `-i ${q(peer.keyFile)}`,
-        `-p ${peer.port}`,
-        "-o IdentitiesOnly=yes",
-        "-o BatchMode=yes",
-        `-o UserKnownHostsFile=${q(peer.knownHostsFile)}`,
-        "-o StrictHostKeyChecking=accept-new",
-        "-o ServerAliveInterval=15",
-        "-o ServerAliveCountMax=8",
-        "-o ConnectTimeout=20",
+        "-i", q(peer.keyFile),
+        "-p", String(peer.port),
+        "-o", "IdentitiesOnly=yes",
+        "-o", "BatchMode=yes",
+        "-o", q(`UserKnownHostsFile=${peer.knownHostsFile}`),
+        "-o", "StrictHostKeyChecking=accept-new",
+        "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveCountMax=8",
+        "-o", "ConnectTimeout=20",
     ].join(" ");
 }
 
@@ -152,19 +152,23 @@ export function onPeer(peer: PeerSsh, remoteScript: string): string {
     const delimiter = "MASTODON_MIGRATION_PEER_EOF";
     if (remoteScript.includes(delimiter)) throw new Error("peer script contains the heredoc delimiter");
     return [
-        `$SSH_PEER ${q(sshDestination(peer))} ${q(`${peerRoot(peer)}bash -s`)} <<'${delimiter}'`,
+        `"\${SSH_PEER[@]}" "$PEER" ${q(`${peerRoot(peer)}bash -s`)} <<'${delimiter}'`,
         "set -euo pipefail",
         remoteScript.trim(),
         delimiter,
     ].join("\n");
 }
 
-/** Lines that define `$SSH_PEER` (for ssh and rsync -e) inside a step script. */
+/**
+ * Lines that define, inside a step script: `SSH_PEER` (array: the ssh command), `PEER` (user@host),
+ * `RSYNC_SSH` (the same ssh command as one string for `rsync -e`, which parses quotes itself) and
+ * `RSYNC_PEER` (the rsync to run on the peer, through sudo for non-root users).
+ */
 export function peerSetup(peer: PeerSsh): string {
     return [
         `[ -r ${q(peer.keyFile)} ] || die "migration key ${peer.keyFile} is missing: run the prepare phase first"`,
-        `SSH_PEER=${q(sshCommand(peer))}`,
         `PEER=${q(sshDestination(peer))}`,
-        `RSYNC_PEER=${q(`${peerRoot(peer)}rsync`)}`,
+        "# shellcheck disable=SC2034 # a step uses ssh, rsync or both",
+        `{ SSH_PEER=(${sshCommand(peer)}); RSYNC_SSH=${q(sshCommand(peer))}; RSYNC_PEER=${q(`${peerRoot(peer)}rsync`)}; }`,
     ].join("\n");
 }

@@ -123,7 +123,7 @@ export async function runProgram(config: Record<string, string | undefined>, opt
         if (failure) throw failure;
         run.outputs = await new Promise(resolve => pulumi.output(outputs).apply(v => resolve(v as Record<string, unknown>)));
         // Every custom resource's inputs, as the engine receives them (resolved; secrets still marked).
-        for (let i = 0; i < 200 && resources.some(r => !resolved.has(`${r.type}::${r.name}`) && isCustom(r.type)); i++) {
+        for (let i = 0; i < 3000 && resources.some(r => !resolved.has(`${r.type}::${r.name}`) && isCustom(r.type)); i++) {
             await new Promise(r => setTimeout(r, 10));
         }
         for (const r of resources) r.inputs = resolved.get(`${r.type}::${r.name}`) ?? r.inputs;

@@ -1,0 +1,49 @@
+/**
+ * Every ordering edge that keeps data safe, checked as a DIRECT dependency of the step, so removing any one
+ * of them fails this test even where another path happens to order the steps today.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { baseConfig, ProgramRun, runProgram } from "./harness";
+
+const EDGES: [string, string, string][] = [
+    ["maintenance page before Mastodon is stopped", "old-services-stop", "maintenance-page"],
+    ["Mastodon stopped before the final media pass", "media-final", "old-services-stop"],
+    ["Mastodon stopped before the dump", "database-dump", "old-services-stop"],
+    ["Mastodon stopped before Redis is saved", "redis-copy", "old-services-stop"],
+    ["transfer after the dump", "database-transfer", "database-dump"],
+    ["restore after the dump", "database-restore", "database-dump"],
+    ["restore after the transfer", "database-restore", "database-transfer"],
+    ["restore on a checked server", "database-restore", "target-ready"],
+    ["verify after the restore", "verify-counts", "database-restore"],
+    ["verify after the final media pass", "verify-counts", "media-final"],
+    ["start after the restore", "app-start", "database-restore"],
+    ["start after the final media pass", "app-start", "media-final"],
+    ["start after Redis", "app-start", "redis-copy"],
+    ["start after the systemd units", "app-start", "config-systemd"],
+    ["start after nginx", "app-start", "config-nginx"],
+    ["health check after start", "app-health", "app-start"],
+    ["feeds build after the health check", "app-feeds", "app-health"],
+    ["DNS cutover after the health check", "dns-a", "app-health"],
+    ["DNS cutover after the verification", "dns-a", "verify-counts"],
+    ["transfers only with the migration key", "media-presync", "migration-key-authorize"],
+    ["dump transfer only with the migration key", "database-dump", "migration-key-authorize"],
+    ["key authorized after it is generated", "migration-key-authorize", "migration-key-generate"],
+    ["key generated on a checked new server", "migration-key-generate", "target-ready"],
+    ["precompile after .env.production", "app-precompile", "config-env"],
+    ["Redis copy after .env.production (its port and password)", "redis-copy", "config-env"],
+];
+
+describe("ordering edges of the cutover", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
+        expect(run.error).toBeUndefined();
+    });
+    it.each(EDGES)("%s", (_, step, mustFollow) => {
+        expect(run.byName(step).dependsOn).toContain(mustFollow);
+    });
+    it("in prepare the DNS record waits for nothing of the cutover", async () => {
+        const prepare = await runProgram(baseConfig({ phase: "prepare" }));
+        expect(prepare.byName("dns-a").dependsOn).toEqual([]);
+    });
+});

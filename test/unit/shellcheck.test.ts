@@ -1,0 +1,66 @@
+/**
+ * Every script the program generates passes shellcheck: the create and delete of every step in every phase
+ * and variant (aws and existing targets, sudo users, another database role, Elasticsearch), and the
+ * cloud-init script of the EC2 instance.
+ */
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cloudInitUserData } from "../../components/targetServer";
+import { awsOverrides, baseConfig, runProgram } from "./harness";
+
+/** The script inside `bash -c '<script>'` (optionally behind `sudo -n`). */
+export function unwrapRemote(command: string): string {
+    const m = command.match(/^(?:sudo -n )?bash -c '([\s\S]*)'$/);
+    if (!m) throw new Error(`not a wrapped step: ${command.slice(0, 80)}`);
+    return m[1].replace(/'\\''/g, "'");
+}
+
+function shellcheck(script: string): string {
+    const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", "-"], { input: script, encoding: "utf8" });
+    if (r.error) throw r.error;
+    return r.status === 0 ? "" : r.stdout + r.stderr;
+}
+
+const VARIANTS: [string, Record<string, string | undefined>, string | undefined][] = [
+    ["existing, cutover", { phase: "cutover" }, "prepare"],
+    ["aws with sudo users, another role, ES", { ...awsOverrides, sourceSshUser: "admin", targetDbRole: "mastodon_app", elasticsearch: "true", phase: "cutover" }, "prepare"],
+    ["complete", { phase: "complete", targetLiveDir: "/srv/mastodon/live", targetMastodonUser: "masto" }, "cutover"],
+];
+
+describe("shellcheck of every generated script", () => {
+    const scripts = new Map<string, string>();
+    beforeAll(async () => {
+        for (const [variant, overrides, previous] of VARIANTS) {
+            const run = await runProgram(baseConfig(overrides), { previousPhase: previous });
+            expect(run.error).toBeUndefined();
+            for (const r of run.resources.filter(x => x.type === "command:remote:Command")) {
+                for (const op of ["create", "delete"] as const) {
+                    if (r.inputs[op]) scripts.set(`${variant}: ${r.name} ${op}`, unwrapRemote(r.inputs[op]));
+                }
+            }
+        }
+    }, 60_000);
+
+    it("collected the scripts of every step", () => {
+        expect(scripts.size).toBeGreaterThan(40);
+    });
+
+    it("passes shellcheck (style level and above)", () => {
+        const failures: string[] = [];
+        for (const [name, script] of scripts) {
+            const out = shellcheck(script);
+            if (out) failures.push(`${name}\n${out}`);
+        }
+        expect(failures.join("\n")).toBe("");
+    });
+
+    it("the cloud-init script passes shellcheck", () => {
+        const userData = cloudInitUserData({ version: "v4.5.2", mastodonUser: "mastodon", dbRole: "mastodon", liveDir: "/home/mastodon/live" });
+        const script = Buffer.from(userData.match(/content: (\S+)/)![1], "base64").toString();
+        expect(shellcheck(script)).toBe("");
+    });
+
+    it("shellcheck itself catches a broken script (the check can fail)", () => {
+        expect(shellcheck("set -euo pipefail\nrm -rf $DIR/*\n")).toMatch(/SC2086|SC2115/);
+    });
+});
