@@ -125,11 +125,20 @@ export function sandboxParams(): Required<SandboxOptions> {
   return params;
 }
 
+/** True when a process exists and is not a zombie. */
+export function pidRunning(pid: number | string): boolean {
+  try {
+    const stat = readFileSync(`/proc/${String(pid).trim()}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** True when both hosts' init processes are alive. */
 export function sandboxRunning(): boolean {
   return (["old", "new"] as const).every((h) => {
     const file = join(SANDBOX_DIR, "hosts", h, "init.pid");
-    if (!existsSync(file)) return false;
-    return spawnSync("kill", ["-0", readFileSync(file, "utf8").trim()]).status === 0;
+    return existsSync(file) && pidRunning(readFileSync(file, "utf8"));
   });
 }

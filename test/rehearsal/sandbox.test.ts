@@ -16,6 +16,7 @@ import {
   type HostName,
   killSshSessions,
   onHost,
+  pidRunning,
   sandboxDown,
   sandboxParams,
   sandboxRunning,
@@ -220,7 +221,7 @@ describe("rehearsal sandbox (other domain, other database role on new)", { timeo
     const inits = (["old", "new"] as const).map((h) => readFileSync(join(SANDBOX_DIR, "hosts", h, "init.pid"), "utf8").trim());
     sandboxDown();
     expect(netnsList()).not.toMatch(/mmig-/);
-    for (const pid of inits) expect(spawnSync("kill", ["-0", pid]).status).not.toBe(0);
+    for (const pid of inits) expect(pidRunning(pid)).toBe(false);
     expect(spawnSync("ip", ["link", "show", "mmig0"]).status).not.toBe(0);
     expect(sandboxRunning()).toBe(false);
     sandboxDown();
