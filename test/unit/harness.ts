@@ -130,5 +130,7 @@ export async function runProgram(config: Record<string, string | undefined>, opt
     } catch (e) {
         run.error = e as Error;
     }
+    // Let the stack's last RPCs finish before the next run replaces the mocks.
+    await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.().catch(() => undefined);
     return run;
 }

@@ -28,9 +28,9 @@ describe("phases", () => {
         const run = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
         const del = (n: string) => String(run.byName(n).inputs.delete ?? "");
         expect(del("maintenance-page")).toContain("original page restored");
-        expect(del("old-services-stop")).toContain("systemctl start $units");
+        expect(del("old-services-stop")).toContain('systemctl start "${units[@]}"');
         expect(del("redis-copy")).toContain("systemctl start redis-server");
-        expect(del("app-start")).toContain("systemctl disable --now $units");
+        expect(del("app-start")).toContain('systemctl disable --now "${unit_list[@]}"');
         expect(del("database-restore")).toContain("_rolled_back_");
         expect(del("database-restore")).not.toMatch(/DROP DATABASE/);
     });
