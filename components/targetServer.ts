@@ -152,7 +152,7 @@ export class TargetServer extends pulumi.ComponentResource {
             if (!args.aws) throw new Error("TargetServer: kind aws needs aws settings");
             const ec2 = this.createEc2(name, args.aws, args);
             this.address = ec2.eip.publicIp;
-            this.ipv6 = ec2.instance.ipv6Addresses.apply(a => a[0]);
+            this.ipv6 = ec2.instance.ipv6Addresses.apply(a => a?.[0]);
             this.instanceId = ec2.instance.id;
             this.server = this.serverFor(args, this.address);
             const cloudInit = runStep(this, `${name}-cloud-init`, this.server, waitForCloudInitScript(), { dependsOn: [ec2.association] });

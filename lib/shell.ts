@@ -54,7 +54,12 @@ HEARTBEAT=
 # heartbeat ['shell snippet']: a progress line every 20 s, with the snippet's output when given.
 heartbeat() {
   [ -z "$HEARTBEAT" ] || kill "$HEARTBEAT" 2>/dev/null || true
-  ( while sleep 20; do log "still running ($(( $(date +%s) - STARTED ))s)\${1:+: $(eval "$1" 2>/dev/null)}"; done ) 2>/dev/null &
+  # The sleep is killed with the loop: a surviving child would hold stdout, and the SSH channel, open.
+  ( trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep 20 & nap=$!; wait "$nap"
+      log "still running ($(( $(date +%s) - STARTED ))s)\${1:+: $(eval "$1" 2>/dev/null)}"
+    done ) 2>/dev/null &
   HEARTBEAT=$!
 }
 heartbeat ''

@@ -91,7 +91,8 @@ async function up(opts: UpOptions): Promise<UpResult> {
   await engine.runPendingDeletes();
   const pulumi = loadPulumi(opts.projectDir);
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
-  await pulumi.runtime.setMocks(engine.mocks(), opts.project, opts.stack, false);
+  // "organization" is what the CLI reports for self-managed backends; the program names its own stack with it.
+  await pulumi.runtime.setMocks(engine.mocks(), opts.project, opts.stack, false, "organization");
   process.chdir(opts.projectDir);
 
   let returned: Obj | undefined;

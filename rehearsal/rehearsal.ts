@@ -1,0 +1,245 @@
+/**
+ * A rehearsal of the whole move: builds the two sandbox hosts, seeds a synthetic instance on *old*, runs the
+ * UNCHANGED program (index.ts) phase by phase through the engine stand-in, and reports what happened: a
+ * timeline of the steps, the downtime window, the DNS record, parity between old and new, and any secret
+ * that leaked into the engine's state or log. Used by `npm run rehearse` and by the scenario tests.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { Fault, readState, stateResource, StepEvent, up, UpResult } from "./engine/runner";
+import { generateInstance, InstanceBundle, SizeName } from "./instance/generate";
+import { loadInstance } from "./instance/load";
+import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
+import { Run } from "./instance/host";
+import {
+    ADMIN_KEY, ADMIN_PUBKEY, DEFAULT_DOMAIN, HostName, NEW_ADDR, OLD_ADDR, onHost, REPO_ROOT, sandboxUp,
+} from "./sandbox/sandbox";
+import { PROJECT } from "../lib/config";
+
+export interface RehearsalOptions {
+    /** Size of the synthetic instance. */
+    size?: SizeName;
+    seed?: number;
+    /** aws: the EC2 resources are recorded and resolve to the sandbox's new host; existing: plain SSH host. */
+    targetKind?: "aws" | "existing";
+    /** PostgreSQL role on the new host (differs from the old host's `mastodon` in one scenario). */
+    newDbRole?: string;
+    /** Media in object storage: S3_ENABLED=true in .env.production, no media transfer. */
+    mediaOnS3?: boolean;
+    /** More stack config (keys without the project prefix). */
+    config?: Record<string, string>;
+    /** Working directory for state, log and artefacts. */
+    dir?: string;
+    /** Stream the engine's log to stdout. */
+    echo?: boolean;
+}
+
+export interface PhaseRun extends UpResult {
+    phase: string;
+}
+
+const ZONE_ID = "0123456789abcdef0123456789abcdef";
+const RECORD_ID = "fedcba9876543210fedcba9876543210";
+
+/** A bash runner inside a sandbox host, in the shape the instance tools expect. */
+export const hostRun = (host: HostName): Run => (cmd, input) => onHost(host, cmd, input);
+
+export class Rehearsal {
+    readonly dir: string;
+    readonly statePath: string;
+    readonly logPath: string;
+    readonly runs: PhaseRun[] = [];
+    bundle?: InstanceBundle;
+    baseline?: Fingerprint;
+    readonly setupSeconds: Record<string, number> = {};
+
+    constructor(readonly opts: RehearsalOptions = {}) {
+        this.dir = opts.dir ?? join(REPO_ROOT, ".rehearsal", "run");
+        this.statePath = join(this.dir, "state.json");
+        this.logPath = join(this.dir, "engine.log");
+    }
+
+    /** Fresh hosts, a seeded and running instance on old, a baseline fingerprint of old. */
+    setup(): void {
+        rmSync(this.dir, { recursive: true, force: true });
+        mkdirSync(this.dir, { recursive: true });
+        this.timed("sandbox", () => sandboxUp({ domain: DEFAULT_DOMAIN, newDbRole: this.opts.newDbRole }));
+        this.bundle = this.timed("generate", () => generateInstance({
+            size: this.opts.size ?? "default", seed: this.opts.seed ?? 1, domain: DEFAULT_DOMAIN, outDir: join(this.dir, "instance"),
+        }));
+        this.timed("seed old", () => loadInstance(this.bundle!, hostRun("old")));
+        if (this.opts.mediaOnS3) {
+            // The instance keeps its media in object storage: say so where Mastodon reads it.
+            this.onOld("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
+        }
+        this.timed("start old", () => this.onOld("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"));
+        this.baseline = this.timed("fingerprint old", () => fingerprint(hostRun("old")));
+    }
+
+    /** The stack config the program reads, as the CLI would pass it. */
+    stackConfig(phase: string): { config: Record<string, string>; secretKeys: string[] } {
+        const key = readFileSync(ADMIN_KEY, "utf8");
+        const kind = this.opts.targetKind ?? "aws";
+        const values: Record<string, string> = {
+            domain: DEFAULT_DOMAIN,
+            phase,
+            sourceHost: OLD_ADDR,
+            sourceSshKey: key,
+            targetKind: kind,
+            targetSshKey: key,
+            targetSshUser: "root",
+            targetDbRole: this.opts.newDbRole ?? "mastodon",
+            mediaOnS3: String(this.opts.mediaOnS3 ?? false),
+            cloudflareZoneId: ZONE_ID,
+            cloudflareRecordId: RECORD_ID,
+            dnsLowTtl: "120",
+            dnsNormalTtl: "3600",
+            healthTimeoutSeconds: "60",
+            ...(kind === "aws"
+                ? { targetSshPublicKey: readFileSync(ADMIN_PUBKEY, "utf8").trim(), adminCidrs: JSON.stringify(["10.213.0.0/24"]) }
+                : { targetHost: NEW_ADDR }),
+            ...this.opts.config,
+        };
+        const config: Record<string, string> = {};
+        for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = v;
+        return { config, secretKeys: [`${PROJECT}:sourceSshKey`, `${PROJECT}:targetSshKey`] };
+    }
+
+    /** `pulumi config set phase <phase> && pulumi up`, through the engine stand-in. */
+    async phase(phase: string, faults: Fault[] = []): Promise<PhaseRun> {
+        const { config, secretKeys } = this.stackConfig(phase);
+        const result = await up({
+            projectDir: REPO_ROOT, project: PROJECT, stack: "rehearsal", config, secretKeys,
+            statePath: this.statePath, logPath: this.logPath, echo: this.opts.echo, awsAddress: NEW_ADDR, faults,
+        });
+        const run = { phase, ...result };
+        this.runs.push(run);
+        return run;
+    }
+
+    /** The DNS A record as the recorded Cloudflare resource holds it. */
+    dnsRecord(): { content: string; ttl: number } | undefined {
+        const record = stateResource(readState(this.statePath), "cloudflare:index/dnsRecord:DnsRecord", "dns-a");
+        if (!record) return undefined;
+        const values = { ...record.inputs, ...record.outputs } as Record<string, unknown>;
+        return { content: String(values.content), ttl: Number(values.ttl) };
+    }
+
+    onOld(cmd: string): string {
+        return this.checked("old", cmd);
+    }
+
+    onNew(cmd: string): string {
+        return this.checked("new", cmd);
+    }
+
+    /** Body of a request through a host's own nginx, with the instance's Host header. */
+    fetch(host: HostName, path: string): string {
+        const r = onHost(host, `curl -sk --max-time 5 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 https://${DEFAULT_DOMAIN}${path}`);
+        return r.stdout;
+    }
+
+    /**
+     * Parity of the new host against old's baseline. Differences that the move makes on purpose are listed
+     * apart with their reason: home feeds are rebuilt by `tootctl feeds build`; with another database role,
+     * table owners and DB_USER differ.
+     */
+    parity(): { identical: boolean; differences: string[]; expected: string[]; report: string; after: Fingerprint } {
+        if (!this.baseline) throw new Error("setup() first");
+        const after = fingerprint(hostRun("new"), { dbOwner: this.opts.newDbRole ?? "mastodon" });
+        const { differences } = compareFingerprints(this.baseline, after);
+        const roleChanged = (this.opts.newDbRole ?? "mastodon") !== "mastodon";
+        const reason = (d: string): string | undefined => {
+            if (/^redis key "?feed:home:\d+"?: (content differs|length )/.test(d)) return "home feed rebuilt by tootctl feeds build";
+            if (roleChanged && /^table \S+: owner /.test(d)) return "owned by the new server's role";
+            if (roleChanged && d === ".env.production: content differs") return "DB_USER rewritten for the new role";
+            return undefined;
+        };
+        const expected = differences.filter(d => reason(d)).map(d => `${d} (${reason(d)})`);
+        const unexpected = differences.filter(d => !reason(d));
+        return {
+            identical: unexpected.length === 0, differences: unexpected, expected, after,
+            report: formatParityReport(this.baseline, after, { labels: ["old (before)", "new (after)"] }),
+        };
+    }
+
+    /** Secret values (from .env.production and the SSH key) found in the engine's state or log. */
+    leakedSecrets(): string[] {
+        const secrets = [...(this.bundle?.secrets ?? []), readFileSync(ADMIN_KEY, "utf8").split("\n")[1]].filter(s => s && s.length >= 12);
+        // Values the state marks secret (the connection's key) are what real Pulumi encrypts: look outside them.
+        const state = readState(this.statePath);
+        const visible = state.resources.map(r => {
+            const inputs = { ...r.inputs } as Record<string, unknown>;
+            const outputs = { ...r.outputs } as Record<string, unknown>;
+            for (const path of r.secretPaths) { delete inputs[path]; delete outputs[path]; }
+            return { ...r, inputs, outputs };
+        });
+        const log = existsSync(this.logPath) ? readFileSync(this.logPath, "utf8") : "";
+        const haystack = [JSON.stringify(visible), JSON.stringify(stripSecretMarked(state.outputs)), log,
+            JSON.stringify(this.runs.map(r => r.outputs))].join("\n");
+        return secrets.filter(s => haystack.includes(s));
+    }
+
+    /** Every step event of every phase run so far, in order. */
+    events(): (StepEvent & { phase: string })[] {
+        return this.runs.flatMap(r => r.events.map(e => ({ ...e, phase: r.phase })));
+    }
+
+    /**
+     * The downtime window of the cutover: from the moment the old server's services begin to stop to the
+     * moment the new server answered its health check through nginx.
+     */
+    downtime(): { seconds: number; from: string; to: string } | undefined {
+        const events = this.events().filter(e => e.ok && e.op !== "same");
+        const stop = events.find(e => e.name === "old-services-stop");
+        const healthy = events.find(e => e.name === "app-health");
+        if (!stop || !healthy) return undefined;
+        const seconds = (Date.parse(healthy.endedAt) - Date.parse(stop.startedAt)) / 1000;
+        return { seconds, from: stop.startedAt, to: healthy.endedAt };
+    }
+
+    /** A readable timeline: each step run with its host, duration and outcome, per phase. */
+    timeline(): string {
+        const lines: string[] = [];
+        for (const run of this.runs) {
+            lines.push(`phase ${run.phase}: ${run.ok ? "ok" : `FAILED (${(run.error ?? "").split("\n")[0]})`}`);
+            for (const e of run.events.filter(x => x.op !== "same" && x.type.startsWith("command:"))) {
+                lines.push(`  ${e.ok ? "✓" : "✗"} ${e.op.padEnd(8)} ${e.name.padEnd(26)} ${(e.host ?? "").padEnd(11)} ${e.seconds.toFixed(1).padStart(6)} s`);
+            }
+        }
+        const window = this.downtime();
+        if (window) lines.push(`downtime window (old services stopping -> new healthy through nginx): ${window.seconds.toFixed(1)} s`);
+        return lines.join("\n");
+    }
+
+    /** Write a summary file beside the state, for CI artefacts and humans. */
+    saveSummary(extra: Record<string, unknown> = {}): string {
+        const path = join(this.dir, "summary.json");
+        writeFileSync(path, JSON.stringify({ setupSeconds: this.setupSeconds, downtime: this.downtime(), events: this.events(), ...extra }, null, 2));
+        return path;
+    }
+
+    private checked(host: HostName, cmd: string): string {
+        const r = onHost(host, cmd);
+        if (r.code !== 0) throw new Error(`on ${host}: ${cmd}\n${r.stdout}\n${r.stderr}`);
+        return r.stdout;
+    }
+
+    private timed<T>(label: string, fn: () => T): T {
+        const started = Date.now();
+        const value = fn();
+        this.setupSeconds[label] = (Date.now() - started) / 1000;
+        return value;
+    }
+}
+
+/** A copy of a state object without the values marked secret. */
+function stripSecretMarked(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(stripSecretMarked);
+    if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        if (o.secret === true && "value" in o) return "[secret]";
+        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, stripSecretMarked(v)]));
+    }
+    return value;
+}

@@ -1,0 +1,62 @@
+/**
+ * The main job: a complete local rehearsal of a Mastodon move.
+ *
+ *   npm run rehearse                       # default instance: prepare -> cutover -> complete
+ *   npm run rehearse -- --size large       # tiny | default | large
+ *   npm run rehearse -- --target existing  # aws (default; EC2 recorded, resolves to the sandbox) | existing
+ *
+ * Builds two sandbox hosts (real sshd, PostgreSQL, Redis, rsync, nginx; stand-ins only for what cannot run
+ * here: systemd, the Mastodon Ruby app, AWS, Cloudflare), seeds a synthetic instance on *old*, runs the
+ * UNCHANGED program through the engine stand-in, and prints the timeline, the downtime window, the parity
+ * report and where DNS points. Exits non-zero when any phase or check fails.
+ */
+import { Rehearsal } from "./rehearsal";
+import { SizeName } from "./instance/generate";
+
+function arg(name: string, fallback: string): string {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+async function main(): Promise<number> {
+    const size = arg("size", "default") as SizeName;
+    const targetKind = arg("target", "aws") as "aws" | "existing";
+    if (!["tiny", "default", "large"].includes(size)) throw new Error(`--size must be tiny, default or large, got ${size}`);
+    if (!["aws", "existing"].includes(targetKind)) throw new Error(`--target must be aws or existing, got ${targetKind}`);
+    if (process.getuid?.() !== 0) throw new Error("the rehearsal builds network namespaces: run it as root");
+
+    const r = new Rehearsal({ size, targetKind, echo: true });
+    console.log(`== rehearsal: ${size} instance, target ${targetKind} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`);
+    r.setup();
+    const s = r.bundle!.summary;
+    console.log(`== old server seeded: ${s.accounts} accounts, ${s.statuses} statuses, ${s.mediaFiles} media files ` +
+        `(${(s.mediaBytes / 1e6).toFixed(1)} MB), ${s.redisKeys} Redis keys; setup ${JSON.stringify(r.setupSeconds)}`);
+
+    for (const phase of ["prepare", "cutover", "complete"]) {
+        console.log(`\n== pulumi config set phase ${phase} && pulumi up`);
+        const run = await r.phase(phase);
+        if (!run.ok) {
+            console.log(`\n${r.timeline()}\n\nphase ${phase} FAILED:\n${run.error}`);
+            return 1;
+        }
+    }
+
+    const parity = r.parity();
+    const dns = r.dnsRecord();
+    const health = r.fetch("new", "/health");
+    const leaks = r.leakedSecrets();
+    console.log(`\n== timeline\n${r.timeline()}`);
+    console.log(`\n== parity\n${parity.report}`);
+    for (const d of parity.expected) console.log(`  expected: ${d}`);
+    console.log(`\n== DNS record: ${dns?.content} TTL ${dns?.ttl}; new server /health through nginx: ${health}`);
+    console.log(`== secrets in engine state/log/outputs: ${leaks.length === 0 ? "none" : leaks.length}`);
+    console.log(`== summary: ${r.saveSummary({ parity: { identical: parity.identical, differences: parity.differences }, dns })}`);
+    const ok = parity.identical && health === "OK" && leaks.length === 0;
+    console.log(ok ? "== rehearsal passed" : "== rehearsal FAILED");
+    return ok ? 0 : 1;
+}
+
+main().then(code => process.exit(code), err => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+});
