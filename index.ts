@@ -96,7 +96,7 @@ async function main() {
     // 6. Media: pre-sync in prepare (repeatable); the final delta pass once the old server is stopped.
     //    Nothing to move when media is in object storage.
     const media = cfg.source.mediaOnS3 ? undefined : new Media("media", {
-        source: old, target: neu, peer, presyncRun: cfg.media.presyncRun, final: cutover,
+        source: old, target: neu, peer, presyncRun: cfg.media.presyncRun, bwLimitKBps: cfg.media.bwLimitKBps, final: cutover,
         dependsOn: keyReady, finalAfter: stop ? [stop.stop] : [],
     });
 

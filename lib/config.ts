@@ -69,6 +69,7 @@ export const CONFIG_KEYS = {
     dbRestoreJobs: { type: "integer", default: 2, description: "pg_restore parallel jobs (CPUs of the new server)." },
     dbAllowNonEmptyTarget: { type: "boolean", default: false, description: "Allow restoring when the database already exists with tables on the new server (it is renamed aside, not dropped)." },
     mediaPresyncRun: { type: "integer", default: 1, description: "Bump to run the prepare media pre-sync again." },
+    mediaBwLimitKBps: { type: "integer", default: 0, description: "Bandwidth limit of the media pre-sync in KiB/s, so the live old server keeps serving; 0 = none (the final pass is never limited)." },
     feedsBuildConcurrency: { type: "integer", default: 5, description: "tootctl feeds build --concurrency." },
     healthTimeoutSeconds: { type: "integer", default: 300, description: "How long the health check waits for the new server." },
     nginxSite: { type: "string", default: "/etc/nginx/sites-available/mastodon", description: "nginx site file of the instance (same path on both servers)." },
@@ -143,7 +144,7 @@ export interface MigrationConfig<K = pulumi.Output<string>> {
     /** undefined when dnsEnabled is false (rehearsal stacks). */
     dns?: DnsConfig;
     database: { restoreJobs: number; allowNonEmptyTarget: boolean };
-    media: { presyncRun: number };
+    media: { presyncRun: number; bwLimitKBps: number };
     app: { feedsConcurrency: number; healthTimeoutSeconds: number; nginxSite: string; tlsDir: string; maintenanceMessage: string };
 }
 
@@ -396,7 +397,7 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         },
         dns,
         database: { restoreJobs: r.integer("dbRestoreJobs", 1, 64), allowNonEmptyTarget: r.boolean("dbAllowNonEmptyTarget") },
-        media: { presyncRun: r.integer("mediaPresyncRun", 0, 1_000_000) },
+        media: { presyncRun: r.integer("mediaPresyncRun", 0, 1_000_000), bwLimitKBps: r.integer("mediaBwLimitKBps", 0, 10_000_000) },
         app: {
             feedsConcurrency: r.integer("feedsBuildConcurrency", 1, 64),
             healthTimeoutSeconds: r.integer("healthTimeoutSeconds", 10, 7200),
