@@ -159,7 +159,7 @@ export class Rehearsal {
         const unexpected = differences.filter(d => !reason(d));
         return {
             identical: unexpected.length === 0, differences: unexpected, expected, after,
-            report: formatParityReport(this.baseline, after, { labels: ["old (before)", "new (after)"] }),
+            report: formatParityReport(this.baseline, after, { labels: ["old (before)", "new (after)"], maxDifferences: 5 }),
         };
     }
 

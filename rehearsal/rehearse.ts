@@ -47,7 +47,13 @@ async function main(): Promise<number> {
     const leaks = r.leakedSecrets();
     console.log(`\n== timeline\n${r.timeline()}`);
     console.log(`\n== parity\n${parity.report}`);
-    for (const d of parity.expected) console.log(`  expected: ${d}`);
+    const reasons = new Map<string, number>();
+    for (const d of parity.expected) {
+        const reason = d.slice(d.lastIndexOf("(") + 1, -1);
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    }
+    for (const [reason, n] of reasons) console.log(`  expected by design: ${n} x ${reason}`);
+    console.log(`  unexpected differences: ${parity.differences.length}`);
     console.log(`\n== DNS record: ${dns?.content} TTL ${dns?.ttl}; new server /health through nginx: ${health}`);
     console.log(`== secrets in engine state/log/outputs: ${leaks.length === 0 ? "none" : leaks.length}`);
     console.log(`== summary: ${r.saveSummary({ parity: { identical: parity.identical, differences: parity.differences }, dns })}`);

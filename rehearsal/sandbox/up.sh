@@ -30,26 +30,7 @@ started=$SECONDS
 log() { printf '[up %3ds] %s\n' "$(( SECONDS - started ))" "$*"; }
 
 # --- 1. Debian packages (only when something is missing) ----------------------------------------
-ensure_packages() {
-  local -A need=(
-    [/usr/sbin/sshd]=openssh-server [/usr/bin/ssh]=openssh-client [/usr/bin/ssh-keygen]=openssh-client
-    [/usr/bin/pg_createcluster]=postgresql [/usr/lib/postgresql/15/bin/initdb]=postgresql
-    [/usr/bin/redis-server]=redis-server [/usr/bin/redis-cli]=redis-server [/usr/sbin/nginx]=nginx
-    [/usr/bin/rsync]=rsync [/usr/bin/curl]=curl [/usr/sbin/ip]=iproute2 [/usr/bin/unshare]=util-linux
-    [/usr/bin/nsenter]=util-linux [/usr/bin/setpriv]=util-linux [/usr/bin/pgrep]=procps
-    [/usr/bin/openssl]=openssl [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/perl]=perl-base
-  )
-  local f missing=()
-  for f in "${!need[@]}"; do [[ -x "$f" ]] || missing+=("${need[$f]}"); done
-  (( ${#missing[@]} )) || return 0
-  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
-  log "installing missing packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq openssh-server openssh-client postgresql redis-server nginx rsync curl \
-    iproute2 util-linux procps openssl shellcheck git >/dev/null
-}
-ensure_packages
+"$here/../../scripts/prerequisites.sh"
 command -v node >/dev/null || { echo "up.sh: node is required (the stand-in Mastodon servers run on it)" >&2; exit 1; }
 
 # --- 2. clean slate ------------------------------------------------------------------------------

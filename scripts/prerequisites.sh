@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and the rehearsal need, only when something is missing:
+# sshd, PostgreSQL, Redis, nginx, rsync (the sandbox hosts' real daemons and tools), iproute2/util-linux
+# (network and mount namespaces), shellcheck (the generated scripts are checked), git (the stand-in
+# Mastodon checkout). Idempotent and quiet when everything is there. Needs root to install.
+set -euo pipefail
+declare -A need=(
+  [/usr/sbin/sshd]=openssh-server [/usr/bin/ssh]=openssh-client [/usr/bin/ssh-keygen]=openssh-client
+  [/usr/bin/pg_createcluster]=postgresql [/usr/lib/postgresql/15/bin/initdb]=postgresql
+  [/usr/bin/redis-server]=redis-server [/usr/bin/redis-cli]=redis-server [/usr/sbin/nginx]=nginx
+  [/usr/bin/rsync]=rsync [/usr/bin/curl]=curl [/usr/sbin/ip]=iproute2 [/usr/bin/unshare]=util-linux
+  [/usr/bin/nsenter]=util-linux [/usr/bin/setpriv]=util-linux [/usr/bin/pgrep]=procps
+  [/usr/bin/openssl]=openssl [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/flock]=util-linux
+)
+missing=()
+for f in "${!need[@]}"; do [[ -x "$f" ]] || missing+=("${need[$f]}"); done
+(( ${#missing[@]} )) || exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [[ $(id -u) -ne 0 ]]; then
+  echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "installing missing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,133 @@
+/**
+ * The program's steps, run for real against the two sandbox hosts by the engine stand-in: a whole move,
+ * a rollback, faults in the middle of the restore and of the media transfer, another database role on the
+ * new server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { Rehearsal } from "../../rehearsal/rehearsal";
+import { NEW_ADDR, OLD_ADDR, sandboxDown } from "../../rehearsal/sandbox/sandbox";
+
+const asRoot = process.getuid?.() === 0;
+afterAll(() => { if (asRoot) sandboxDown(); });
+
+/** Every phase given runs to completion. */
+async function phases(r: Rehearsal, ...names: string[]): Promise<void> {
+    for (const name of names) {
+        const run = await r.phase(name);
+        expect(run.ok, `phase ${name}: ${run.error}`).toBe(true);
+    }
+}
+
+/** The checks of a complete move: parity, health through nginx, DNS, no secret in the engine's records. */
+function expectMoved(r: Rehearsal): void {
+    const parity = r.parity();
+    expect(parity.differences, parity.report).toEqual([]);
+    expect(parity.after.db?.tables.statuses.rows).toBe(r.bundle!.summary.statuses);
+    expect(r.fetch("new", "/health")).toBe("OK");
+    expect(r.fetch("new", "/api/v1/streaming/health")).toBe("OK");
+    expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 3600 });
+    expect(r.leakedSecrets()).toEqual([]);
+}
+
+describe.runIf(asRoot)("rehearsal scenarios", () => {
+    it("1. prepare -> cutover -> complete moves everything and nothing is lost", async () => {
+        const r = new Rehearsal({ size: "default" });
+        r.setup();
+        await phases(r, "prepare");
+        expect(r.dnsRecord()).toEqual({ content: OLD_ADDR, ttl: 120 });
+        expect(r.fetch("old", "/health")).toBe("OK");
+        await phases(r, "cutover");
+        expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 120 });
+        expect(r.fetch("old", "/")).toContain("is moving"); // the maintenance page on the old server
+        const verification = r.runs[1].outputs.verification as { identical: boolean; rows: number };
+        expect(verification.identical).toBe(true);
+        expect(verification.rows).toBeGreaterThan(100_000);
+        await phases(r, "complete");
+        expectMoved(r);
+        // Feeds were rebuilt by tootctl on the new server, as Mastodon would (evidence in Redis and its log).
+        expect(r.onNew("grep -c 'feeds build' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
+        // The migration key is gone from both servers.
+        expect(r.onOld("ls /var/lib/mastodon-migration")).not.toContain("migration_ed25519");
+        expect(r.onNew("cat /root/.ssh/authorized_keys")).not.toContain("mastodon-migration@");
+        // A second `up` of the same phase runs nothing again.
+        const again = await r.phase("complete");
+        expect(again.ok).toBe(true);
+        expect(again.events.filter(e => e.op !== "same" && e.type.startsWith("command:"))).toEqual([]);
+        const window = r.downtime()!;
+        expect(window.seconds).toBeGreaterThan(0);
+        console.log(`${r.timeline()}\nsetup: ${JSON.stringify(r.setupSeconds)}`);
+    });
+
+    it("2. rollback cutover -> prepare puts the old server back in service, and a new cutover still works", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing" });
+        r.setup();
+        await phases(r, "prepare", "cutover");
+        expect(r.onOld("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
+        await phases(r, "prepare");
+        expect(r.dnsRecord()).toEqual({ content: OLD_ADDR, ttl: 120 });
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"]) {
+            expect(r.onOld(`systemctl is-active ${unit}`).trim()).toBe("active");
+        }
+        expect(r.onOld("redis-cli PING").trim()).toBe("PONG");
+        expect(r.fetch("old", "/health")).toBe("OK");
+        expect(r.onOld("cat /home/mastodon/live/public/500.html")).not.toContain("mastodon-migration maintenance page");
+        expect(r.onOld("ls /home/mastodon/live/public")).not.toContain("500.html.pre-migration");
+        // The new server stopped serving; its restored database was kept aside, not dropped.
+        expect(r.onNew("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
+        const dbs = r.onNew("runuser -u postgres -- psql -Atc 'SELECT datname FROM pg_database' 2>/dev/null");
+        expect(dbs).toMatch(/mastodon_production_rolled_back_\d{14}/);
+        expect(dbs.split("\n")).not.toContain("mastodon_production");
+        // The old server lives on; a later cutover moves its current state.
+        r.onOld("runuser -u postgres -- psql -d mastodon_production -c \"INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('after_rollback', NULL, now(), now())\" 2>/dev/null");
+        r.baseline = (await import("../../rehearsal/instance/parity")).fingerprint((await import("../../rehearsal/rehearsal")).hostRun("old"));
+        await phases(r, "cutover", "complete");
+        expectMoved(r);
+        console.log(r.timeline());
+    });
+
+    it("3a. a connection killed in the middle of the database restore: the next up completes", async () => {
+        const r = new Rehearsal({ size: "default", targetKind: "existing" });
+        r.setup();
+        await phases(r, "prepare");
+        const cut = await r.phase("cutover", [{ resource: "database-restore", when: { stdoutMatches: "pg_restore -j" } }]);
+        expect(cut.ok).toBe(false);
+        expect(cut.error).toContain("database-restore");
+        await phases(r, "cutover", "complete");
+        expectMoved(r);
+        console.log(r.timeline());
+    });
+
+    it("3b. a connection killed in the middle of the media transfer: the next up resumes it", async () => {
+        const r = new Rehearsal({ size: "default", targetKind: "existing", config: { mediaBwLimitKBps: "4000" } });
+        r.setup();
+        const cut = await r.phase("prepare", [{ resource: "media-presync", when: { afterSeconds: 3 } }]);
+        expect(cut.ok).toBe(false);
+        expect(cut.error).toContain("media-presync");
+        await phases(r, "prepare", "cutover", "complete");
+        expectMoved(r);
+        console.log(r.timeline());
+    });
+
+    it("4. the new server's database role has another name", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", newDbRole: "mastodon_app" });
+        r.setup();
+        await phases(r, "prepare", "cutover", "complete");
+        expectMoved(r);
+        expect(r.onNew("grep '^DB_USER=' /home/mastodon/live/.env.production").trim()).toBe("DB_USER=mastodon_app");
+        const owners = r.onNew("runuser -u postgres -- psql -d mastodon_production -Atc \"SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'\" 2>/dev/null");
+        expect(owners.trim()).toBe("mastodon_app");
+    });
+
+    it("5. media on S3: no media transfer runs", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", mediaOnS3: true });
+        r.setup();
+        await phases(r, "prepare", "cutover", "complete");
+        expect(r.events().filter(e => e.name.startsWith("media-"))).toEqual([]);
+        expect(r.onNew("find /home/mastodon/live/public/system -type f 2>/dev/null | wc -l").trim()).toBe("0");
+        const parity = r.parity();
+        const nonMedia = parity.differences.filter(d => !d.startsWith("media"));
+        expect(nonMedia, parity.report).toEqual([]);
+        expect(r.fetch("new", "/health")).toBe("OK");
+        expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 3600 });
+    });
+});
