@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { q } from "../lib/shell";
+import { q, taggedJson } from "../lib/shell";
 import { durationsOf, runStep, Server } from "../lib/step";
 
 export interface PreflightArgs {
@@ -73,9 +73,7 @@ printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"
 
 /** Parse the FACTS line of the preflight's stdout. */
 export function parseFacts(stdout: string): SourceFacts {
-    const line = stdout.split("\n").find(l => l.startsWith("FACTS "));
-    if (!line) throw new Error("the old server's preflight printed no FACTS line");
-    return JSON.parse(line.slice("FACTS ".length)) as SourceFacts;
+    return taggedJson<SourceFacts>(stdout, "FACTS", "the old server's preflight");
 }
 
 export class Preflight extends pulumi.ComponentResource {

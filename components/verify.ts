@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { onPeer, PeerSsh, peerSetup, q } from "../lib/shell";
+import { onPeer, PeerSsh, peerSetup, q, taggedJson } from "../lib/shell";
 import { durationsOf, runStep, Server } from "../lib/step";
 
 export interface VerifyArgs {
@@ -69,9 +69,7 @@ log "$tables tables, $rows rows, $files media files ($bytes bytes): identical on
 }
 
 export function parseVerification(stdout: string): VerificationReport {
-    const line = stdout.split("\n").find(l => l.startsWith("VERIFY "));
-    if (!line) throw new Error("the verification printed no VERIFY line");
-    return JSON.parse(line.slice("VERIFY ".length)) as VerificationReport;
+    return taggedJson<VerificationReport>(stdout, "VERIFY", "the verification");
 }
 
 export class Verify extends pulumi.ComponentResource {

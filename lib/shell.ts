@@ -111,6 +111,13 @@ export function parseDuration(stdout: string | undefined): number | undefined {
     return undefined;
 }
 
+/** The JSON after `<tag> ` on the first line of a step's output that starts with it. */
+export function taggedJson<T>(stdout: string, tag: string, what: string): T {
+    const line = stdout.split("\n").find(l => l.startsWith(`${tag} `));
+    if (!line) throw new Error(`${what} printed no ${tag} line`);
+    return JSON.parse(line.slice(tag.length + 1)) as T;
+}
+
 /** Where the other server is, as seen from the server that runs a transfer, and how to log in. */
 export interface PeerSsh {
     host: string;

@@ -1,6 +1,6 @@
 /** TEST STAND-IN for the @pulumi/command 1.2.1 provider's local side: run a command on this machine. */
 import { spawn } from "node:child_process";
-import { exitError, type ExecResult, type LineSink } from "./ssh";
+import { exitError, lineSplitter, type ExecResult, type LineSink } from "./ssh";
 
 export interface LocalRun {
   command: string;
@@ -8,21 +8,6 @@ export interface LocalRun {
   dir?: string;
   environment: Record<string, string>;
   stdin?: string;
-}
-
-function splitLines(stream: "stdout" | "stderr", sink: LineSink): { push(s: string): void; flush(): void } {
-  let buffer = "";
-  return {
-    push(s) {
-      buffer += s;
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const l of lines) sink(stream, l);
-    },
-    flush() {
-      if (buffer) sink(stream, buffer);
-    },
-  };
 }
 
 export function runLocal(run: LocalRun, sink: LineSink): Promise<ExecResult> {
@@ -35,8 +20,8 @@ export function runLocal(run: LocalRun, sink: LineSink): Promise<ExecResult> {
     });
     let stdout = "";
     let stderr = "";
-    const out = splitLines("stdout", sink);
-    const err = splitLines("stderr", sink);
+    const out = lineSplitter((l) => sink("stdout", l));
+    const err = lineSplitter((l) => sink("stderr", l));
     child.stdout.on("data", (d: Buffer) => {
       stdout += d.toString();
       out.push(d.toString());

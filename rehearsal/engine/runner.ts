@@ -4,6 +4,7 @@
  * Like the Pulumi CLI, secret config values are masked as [secret] in every log line and error.
  */
 import { spawn } from "node:child_process";
+import { lineSplitter } from "./ssh";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -34,24 +35,12 @@ export function secretMasker(config: Record<string, string>, secretKeys: string[
 
 function lineWriter(opts: UpOptions, mask: (s: string) => string): { push(chunk: Buffer): void; flush(): void } {
   if (opts.logPath) fs.mkdirSync(path.dirname(path.resolve(opts.logPath)), { recursive: true });
-  let buffer = "";
-  const emit = (line: string) => {
+  const lines = lineSplitter((line) => {
     const masked = mask(line) + "\n";
     if (opts.logPath) fs.appendFileSync(opts.logPath, masked);
     if (opts.echo) process.stdout.write(masked);
-  };
-  return {
-    push(chunk) {
-      buffer += chunk.toString();
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      lines.forEach(emit);
-    },
-    flush() {
-      if (buffer) emit(buffer);
-      buffer = "";
-    },
-  };
+  });
+  return { push: (chunk) => lines.push(chunk.toString()), flush: () => lines.flush() };
 }
 
 function maskResult(result: UpResult, mask: (s: string) => string): UpResult {

@@ -94,7 +94,7 @@ export function exitError(reason: string, stdout: string, stderr: string): Error
 }
 
 /** Split a stream into lines for the log (the last partial line is flushed at the end). */
-function lineSplitter(emit: (line: string) => void): { push(chunk: string): void; flush(): void } {
+export function lineSplitter(emit: (line: string) => void): { push(chunk: string): void; flush(): void } {
   let buffer = "";
   return {
     push(chunk) {
