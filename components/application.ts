@@ -60,11 +60,11 @@ export function startScript(): string {
 ${UNITS_FUNCTION}
 read -r -a unit_list <<< "$(mastodon_units)"
 systemctl daemon-reload
-systemctl start redis-server
-if [ -f /etc/pgbouncer/pgbouncer.ini ]; then systemctl enable --now pgbouncer; fi
+systemctl start redis-server 9>&-
+if [ -f /etc/pgbouncer/pgbouncer.ini ]; then systemctl enable --now pgbouncer 9>&-; fi
 log "starting \${unit_list[*]}"
-systemctl enable --now "\${unit_list[@]}"
-systemctl restart nginx
+systemctl enable --now "\${unit_list[@]}" 9>&-
+systemctl restart nginx 9>&-
 log "Mastodon started on the new server"
 `;
 }

@@ -72,7 +72,7 @@ log "Redis copied: $copied keys on the new server"
 
 export function restartSourceRedisScript(): string {
     return `
-systemctl start redis-server
+systemctl start redis-server 9>&-
 rm -f "$WORK/redis-saved"
 log "Redis running again on the old server"
 `;

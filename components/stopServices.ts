@@ -46,7 +46,7 @@ units=()
 [ ! -e "$RECORD" ] || mapfile -t units < "$RECORD"
 [ \${#units[@]} -gt 0 ] || units=(${MASTODON_UNITS.join(" ")})
 log "starting: \${units[*]}"
-systemctl start "\${units[@]}"
+systemctl start "\${units[@]}" 9>&-
 for unit in "\${units[@]}"; do
   for _ in $(seq 1 120); do systemctl is-active --quiet "$unit" && break; sleep 1; done
   systemctl is-active --quiet "$unit" || die "$unit did not become active"

@@ -39,11 +39,14 @@ as_user() {
   local user=$1; shift
   local home
   home=$(getent passwd "$user" | cut -d: -f6) || die "no user $user on $(hostname)"
-  runuser -u "$user" -- env HOME="$home" PATH="$home/.rbenv/shims:$home/.rbenv/bin:/usr/local/bin:/usr/bin:/bin" "$@"
+  # From /, which every user can enter (the caller's directory may be root's home).
+  ( cd / && runuser -u "$user" -- env HOME="$home" PATH="$home/.rbenv/shims:$home/.rbenv/bin:/usr/local/bin:/usr/bin:/bin" "$@" )
 }
 psql_admin() { as_user postgres psql -X -v ON_ERROR_STOP=1 -qAt "$@"; }
 # 711: other users may reach files they are given (the dump, for postgres) but cannot list them.
 mkdir -p "$WORK" && chmod 711 "$WORK"
+# The step's lock is fd 9. Services a step starts must not inherit it (\`systemctl 9>&-\`), or they would
+# hold it for their whole life; children that are part of the step (pg_restore, rsync) keep it on purpose.
 exec 9>"$WORK/$STEP.lock"
 if ! flock -n 9; then
   log "waiting for an earlier run of this step to finish (lock $WORK/$STEP.lock)"

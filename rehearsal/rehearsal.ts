@@ -133,6 +133,11 @@ export class Rehearsal {
         return this.checked("new", cmd);
     }
 
+    /** A query as postgres on a host (from /, which postgres can read), tuples only. */
+    psql(host: HostName, db: string, sql: string): string {
+        return this.checked(host, `cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -At -d ${db} -c ${JSON.stringify(sql)}`).trim();
+    }
+
     /** Body of a request through a host's own nginx, with the instance's Host header. */
     fetch(host: HostName, path: string): string {
         const r = onHost(host, `curl -sk --max-time 5 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 https://${DEFAULT_DOMAIN}${path}`);
