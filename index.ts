@@ -65,6 +65,7 @@ async function main() {
         shell: { sshUser: cfg.target.ssh.user, workDir: cfg.target.workDir },
         mastodonUser: cfg.target.mastodonUser, liveDir: cfg.target.liveDir, dbRole: cfg.target.dbRole,
         domain: cfg.domain, facts: preflight.facts, mediaOnS3: cfg.source.mediaOnS3,
+        dbName: cfg.source.dbName, allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
     });
     const neu = target.server;
 

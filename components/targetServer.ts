@@ -28,6 +28,9 @@ export interface TargetServerArgs {
     /** Facts read from the old server: the version to check out, sizes and versions to check. */
     facts: pulumi.Input<SourceFacts>;
     mediaOnS3: boolean;
+    /** The database the restore will create; an existing one with tables is refused unless allowed. */
+    dbName: string;
+    allowNonEmptyDb: boolean;
 }
 
 /** Ubuntu 24.04 (noble) amd64 images published by Canonical. */
@@ -101,7 +104,7 @@ log "cloud-init done"
 }
 
 /** The new server is ready for the move: same Mastodon, new-enough PostgreSQL, role, room, Redis without AOF. */
-export function targetReadyScript(a: { liveDir: string; mastodonUser: string; dbRole: string; facts: SourceFacts; mediaOnS3: boolean }): string {
+export function targetReadyScript(a: { liveDir: string; mastodonUser: string; dbRole: string; facts: SourceFacts; mediaOnS3: boolean; dbName: string; allowNonEmptyDb: boolean }): string {
     const f = a.facts;
     return `
 LIVE=${q(a.liveDir)}
@@ -126,6 +129,11 @@ free_db=$(df -B1 --output=avail "$pg_data" | tail -n 1)
 ${a.mediaOnS3 ? "# media is in object storage: no room needed for it" : `mkdir -p "$LIVE/public"
 free_media=$(df -B1 --output=avail "$LIVE/public" | tail -n 1)
 [ "$free_media" -gt ${f.mediaBytes} ] || die "only $free_media bytes free under $LIVE/public on the new server; the media needs ${f.mediaBytes}"`}
+${a.allowNonEmptyDb ? "# dbAllowNonEmptyTarget: an existing database is renamed aside by the restore" : `# Found now, before any downtime (the restore checks again). Our own restore leaves a marker.
+if [ ! -f "$WORK/db/${a.dbName}.restored" ] && [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '${a.dbName}'")" = 1 ]; then
+  n=$(psql_admin -d ${q(a.dbName)} -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+  [ "$n" -eq 0 ] || die "database ${a.dbName} on the new server already holds $n tables: the restore would refuse it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
+fi`}
 aof=$(redis-cli -p ${f.redisPort} CONFIG GET appendonly 2>/dev/null | sed -n 2p || true)
 [ "$aof" != yes ] || die "Redis on the new server has appendonly yes: it would load its AOF and ignore the copied dump.rdb; set appendonly no in /etc/redis/redis.conf"
 log "the new server is ready: Mastodon $version, PostgreSQL $pg_major, role $ROLE"
@@ -166,6 +174,7 @@ export class TargetServer extends pulumi.ComponentResource {
 
         this.ready = runStep(this, `${name}-ready`, this.server, pulumi.output(args.facts).apply(facts => targetReadyScript({
             liveDir: args.liveDir, mastodonUser: args.mastodonUser, dbRole: args.dbRole, facts, mediaOnS3: args.mediaOnS3,
+            dbName: args.dbName, allowNonEmptyDb: args.allowNonEmptyDb,
         })), { dependsOn: waitFor });
         steps[`${name}-ready`] = this.ready;
         this.durations = durationsOf(steps);

@@ -26,6 +26,8 @@ export interface RehearsalOptions {
     newDbRole?: string;
     /** Media in object storage: S3_ENABLED=true in .env.production, no media transfer. */
     mediaOnS3?: boolean;
+    /** Elasticsearch in use: ES_ENABLED=true in .env.production, the index is rebuilt on the new server. */
+    elasticsearch?: boolean;
     /** More stack config (keys without the project prefix). */
     config?: Record<string, string>;
     /** Working directory for state, log and artefacts. */
@@ -68,10 +70,9 @@ export class Rehearsal {
             size: this.opts.size ?? "default", seed: this.opts.seed ?? 1, domain: DEFAULT_DOMAIN, outDir: join(this.dir, "instance"),
         }));
         this.timed("seed old", () => loadInstance(this.bundle!, hostRun("old")));
-        if (this.opts.mediaOnS3) {
-            // The instance keeps its media in object storage: say so where Mastodon reads it.
-            this.onOld("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
-        }
+        // Object storage and Elasticsearch are declared where Mastodon reads them (the program checks both).
+        if (this.opts.mediaOnS3) this.onOld("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
+        if (this.opts.elasticsearch) this.onOld("sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true/' /home/mastodon/live/.env.production");
         this.timed("start old", () => this.onOld("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"));
         this.baseline = this.timed("fingerprint old", () => fingerprint(hostRun("old")));
     }
@@ -90,6 +91,7 @@ export class Rehearsal {
             targetSshUser: "root",
             targetDbRole: this.opts.newDbRole ?? "mastodon",
             mediaOnS3: String(this.opts.mediaOnS3 ?? false),
+            elasticsearch: String(this.opts.elasticsearch ?? false),
             cloudflareZoneId: ZONE_ID,
             cloudflareRecordId: RECORD_ID,
             dnsLowTtl: "120",

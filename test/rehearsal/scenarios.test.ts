@@ -124,16 +124,53 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(owners).toBe("mastodon_app");
     });
 
-    it("5. media on S3: no media transfer runs", async () => {
-        const r = new Rehearsal({ size: "tiny", targetKind: "existing", mediaOnS3: true });
+    it("5. media on S3 (no media transfer runs) and Elasticsearch (the index is rebuilt)", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", mediaOnS3: true, elasticsearch: true });
         r.setup();
         await phases(r, "prepare", "cutover", "complete");
         expect(r.events().filter(e => e.name.startsWith("media-"))).toEqual([]);
+        expect(r.events().some(e => e.name === "app-search" && e.ok)).toBe(true);
+        expect(r.onNew("grep -c 'tootctl search deploy' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
         expect(r.onNew("find /home/mastodon/live/public/system -type f 2>/dev/null | wc -l").trim()).toBe("0");
         const parity = r.parity();
         const nonMedia = parity.differences.filter(d => !d.startsWith("media"));
         expect(nonMedia, parity.report).toEqual([]);
         expect(r.fetch("new", "/health")).toBe("OK");
         expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 3600 });
+    });
+
+    it("6. a database that already holds tables on the new server is refused (in prepare and at the restore), then renamed aside when allowed", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing" });
+        r.setup();
+        const precious = (db: string) => {
+            r.psql("new", "postgres", `CREATE DATABASE ${db} OWNER mastodon`);
+            r.psql("new", db, "CREATE TABLE precious (note text); INSERT INTO precious VALUES ('keep me')");
+        };
+        // Someone's data on the new server: found by the readiness check, before any downtime.
+        precious("mastodon_production");
+        const early = await r.phase("prepare");
+        expect(early.ok).toBe(false);
+        expect(early.error).toContain("database mastodon_production on the new server already holds 1 tables");
+        expect(r.fetch("old", "/health")).toBe("OK");
+        // The admin moves it out of the way; a pgbouncer configuration on the old server is copied too.
+        r.psql("new", "postgres", "ALTER DATABASE mastodon_production RENAME TO kept_by_admin");
+        r.onOld("mkdir -p /etc/pgbouncer && echo '\"mastodon\" \"\"' > /etc/pgbouncer/userlist.txt");
+        await phases(r, "prepare");
+        expect(r.onNew("cat /etc/pgbouncer/userlist.txt")).toContain("mastodon");
+        // Data appears again before the cutover: the restore itself refuses, and DNS never moves.
+        precious("mastodon_production");
+        const refused = await r.phase("cutover");
+        expect(refused.ok).toBe(false);
+        expect(refused.error).toContain("already holds 1 tables: refusing to restore over it");
+        expect(r.psql("new", "mastodon_production", "SELECT note FROM precious")).toBe("keep me");
+        expect(r.dnsRecord()?.content).toBe(OLD_ADDR);
+        // Explicitly allowed: the database is renamed aside, not dropped.
+        r.opts.config = { dbAllowNonEmptyTarget: "true" };
+        await phases(r, "cutover", "complete");
+        expectMoved(r);
+        const aside = r.psql("new", "postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_production_before_migration_%'");
+        expect(aside).toMatch(/^mastodon_production_before_migration_\d{14}$/);
+        expect(r.psql("new", aside, "SELECT note FROM precious")).toBe("keep me");
+        expect(r.psql("new", "kept_by_admin", "SELECT note FROM precious")).toBe("keep me");
     });
 });
