@@ -28,6 +28,8 @@ export interface RehearsalOptions {
     mediaOnS3?: boolean;
     /** Elasticsearch in use: ES_ENABLED=true in .env.production, the index is rebuilt on the new server. */
     elasticsearch?: boolean;
+    /** SSH user on both hosts: root (default), or `admin`, a user with passwordless sudo. */
+    sshUser?: "root" | "admin";
     /** More stack config (keys without the project prefix). */
     config?: Record<string, string>;
     /** Working directory for state, log and artefacts. */
@@ -86,9 +88,10 @@ export class Rehearsal {
             phase,
             sourceHost: OLD_ADDR,
             sourceSshKey: key,
+            sourceSshUser: this.opts.sshUser ?? "root",
             targetKind: kind,
             targetSshKey: key,
-            targetSshUser: "root",
+            targetSshUser: this.opts.sshUser ?? "root",
             targetDbRole: this.opts.newDbRole ?? "mastodon",
             mediaOnS3: String(this.opts.mediaOnS3 ?? false),
             elasticsearch: String(this.opts.elasticsearch ?? false),

@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and the rehearsal need, only when something is missing:
 # sshd, PostgreSQL, Redis, nginx, rsync (the sandbox hosts' real daemons and tools), iproute2/util-linux
 # (network and mount namespaces), shellcheck (the generated scripts are checked), git (the stand-in
-# Mastodon checkout). Idempotent and quiet when everything is there. Needs root to install.
+# Mastodon checkout), sudo (steps run through sudo -n for non-root SSH users). Idempotent and quiet when everything is there. Needs root to install.
 set -euo pipefail
 declare -A need=(
   [/usr/sbin/sshd]=openssh-server [/usr/bin/ssh]=openssh-client [/usr/bin/ssh-keygen]=openssh-client
@@ -10,7 +10,7 @@ declare -A need=(
   [/usr/bin/redis-server]=redis-server [/usr/bin/redis-cli]=redis-server [/usr/sbin/nginx]=nginx
   [/usr/bin/rsync]=rsync [/usr/bin/curl]=curl [/usr/sbin/ip]=iproute2 [/usr/bin/unshare]=util-linux
   [/usr/bin/nsenter]=util-linux [/usr/bin/setpriv]=util-linux [/usr/bin/pgrep]=procps
-  [/usr/bin/openssl]=openssl [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/flock]=util-linux
+  [/usr/bin/openssl]=openssl [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/flock]=util-linux [/usr/bin/sudo]=sudo
 )
 missing=()
 for f in "${!need[@]}"; do [[ -x "$f" ]] || missing+=("${need[$f]}"); done

@@ -43,6 +43,14 @@ export DOMAIN="$domain" NEW_DB_ROLE="$new_role"
 if ! id mastodon >/dev/null 2>&1; then
   useradd --home-dir /home/mastodon --no-create-home --shell /bin/bash --user-group mastodon
 fi
+# An admin user with passwordless sudo, like `ubuntu` on Ubuntu's cloud images: the program's steps can
+# run as a non-root SSH user (sudo -n). Exists only for the sandbox hosts (its home is per host).
+if ! id admin >/dev/null 2>&1; then
+  useradd --home-dir /home/admin --no-create-home --shell /bin/bash --user-group admin
+fi
+printf '# mastodon-migration rehearsal sandbox: the hosts'"'"' admin user\nadmin ALL=(ALL) NOPASSWD:ALL\n' \
+  >/etc/sudoers.d/mastodon-migration-sandbox
+chmod 440 /etc/sudoers.d/mastodon-migration-sandbox
 
 # --- 3. keys, generated once and kept across runs -----------------------------------------------
 keys="$SANDBOX_DIR/keys"
@@ -95,6 +103,8 @@ build_host() {  # build_host NAME
   install -m 600 "$keys/ssh_host_${h}_ed25519_key" "$r/etc/ssh/ssh_host_ed25519_key"
   install -m 644 "$keys/ssh_host_${h}_ed25519_key.pub" "$r/etc/ssh/ssh_host_ed25519_key.pub"
   install -m 600 "$ADMIN_PUBKEY" "$r/root-ssh/authorized_keys"
+  install -d -o admin -g admin -m 700 "$r/home/admin" "$r/home/admin/.ssh"
+  install -o admin -g admin -m 600 "$ADMIN_PUBKEY" "$r/home/admin/.ssh/authorized_keys"
 
   # nginx: the distribution's config with a per-host pid file and no default site
   cp -a /etc/nginx/. "$r/etc/nginx/"

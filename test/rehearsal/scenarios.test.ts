@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { readState } from "../../rehearsal/engine/runner";
 import { Rehearsal } from "../../rehearsal/rehearsal";
 import { NEW_ADDR, OLD_ADDR, sandboxDown } from "../../rehearsal/sandbox/sandbox";
 
@@ -114,11 +115,19 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         console.log(r.timeline());
     });
 
-    it("4. the new server's database role has another name", async () => {
-        const r = new Rehearsal({ size: "tiny", targetKind: "existing", newDbRole: "mastodon_app" });
+    it("4. the new server's database role has another name, and SSH logs in as a sudo user on both servers", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", newDbRole: "mastodon_app", sshUser: "admin" });
         r.setup();
         await phases(r, "prepare", "cutover", "complete");
         expectMoved(r);
+        // Every step logged in as admin and became root through sudo -n (root-only work like systemctl succeeded).
+        const steps = readState(r.statePath).resources.filter(x => x.type === "command:remote:Command");
+        expect(steps.length).toBeGreaterThan(15);
+        for (const step of steps) {
+            expect((step.inputs.connection as { user: string }).user, step.name).toBe("admin");
+            expect(String(step.inputs.create), step.name).toMatch(/^sudo -n bash -c /);
+        }
+        expect(r.onNew("cat /home/admin/.ssh/authorized_keys")).not.toContain("mastodon-migration@"); // revoked in complete
         expect(r.onNew("grep '^DB_USER=' /home/mastodon/live/.env.production").trim()).toBe("DB_USER=mastodon_app");
         const owners = r.psql("new", "mastodon_production", "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'");
         expect(owners).toBe("mastodon_app");
