@@ -79,14 +79,12 @@ ROLE=${q(a.role)}
 STAGING="\${DB}_migrating"
 DUMP=${q(dumpPath(a.workDir, a.dbName))}
 MARKER="$WORK/db/$DB.restored"
-db_exists() { [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]; }
-tables_in() { psql_admin -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"; }
 [ "$(sha256sum "$DUMP" | cut -d' ' -f1)" = ${q(a.sha)} ] || die "$DUMP on the new server does not match the dump's checksum"
 if db_exists "$DB"; then
   if [ "$(cat "$MARKER" 2>/dev/null)" = ${q(a.sha)} ]; then
     log "$DB was already restored from this dump"; exit 0
   fi
-  n=$(tables_in "$DB")
+  n=$(db_tables "$DB")
   if [ "$n" -gt 0 ]; then
 ${a.allowNonEmpty ? `    aside="\${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
     log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
@@ -104,7 +102,7 @@ heartbeat "psql_admin -c \\"SELECT pg_size_pretty(pg_database_size('$STAGING'))\
 as_user postgres pg_restore --exit-on-error -j ${a.jobs} -n public --no-owner --role="$ROLE" -d "$STAGING" "$DUMP"
 psql_admin -c "ALTER DATABASE \\"$STAGING\\" RENAME TO \\"$DB\\""
 printf '%s\\n' ${q(a.sha)} > "$MARKER.tmp" && mv "$MARKER.tmp" "$MARKER"
-log "restored $DB: $(tables_in "$DB") tables, $(psql_admin -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
+log "restored $DB: $(db_tables "$DB") tables, $(psql_admin -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"
 `;
 }
 
@@ -113,7 +111,7 @@ export function setRestoreAsideScript(a: { dbName: string }): string {
     return `
 DB=${q(a.dbName)}
 MARKER="$WORK/db/$DB.restored"
-if [ -f "$MARKER" ] && [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" = 1 ]; then
+if [ -f "$MARKER" ] && db_exists "$DB"; then
   aside="\${DB}_rolled_back_$(date -u +%Y%m%d%H%M%S)"
   psql_admin -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$DB'" >/dev/null
   psql_admin -c "ALTER DATABASE \\"$DB\\" RENAME TO \\"$aside\\""

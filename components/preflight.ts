@@ -57,7 +57,7 @@ case "$redis_host" in
 esac
 redis_port=$(env_value REDIS_PORT); redis_port=\${redis_port:-6379}
 version=$(as_user ${q(a.mastodonUser)} git -C "$LIVE" describe --tags 2>/dev/null) || die "cannot read the Mastodon version (git describe --tags in $LIVE)"
-[ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" = 1 ] || die "database $DB does not exist on the old server: set sourceDbName"
+db_exists "$DB" || die "database $DB does not exist on the old server: set sourceDbName"
 pg_major=$(( $(psql_admin -c 'SHOW server_version_num') / 10000 ))
 collate=$(psql_admin -c "SELECT datcollate FROM pg_database WHERE datname = '$DB'")
 db_bytes=$(psql_admin -c "SELECT pg_database_size('$DB')")

@@ -130,8 +130,8 @@ ${a.mediaOnS3 ? "# media is in object storage: no room needed for it" : `mkdir -
 free_media=$(df -B1 --output=avail "$LIVE/public" | tail -n 1)
 [ "$free_media" -gt ${f.mediaBytes} ] || die "only $free_media bytes free under $LIVE/public on the new server; the media needs ${f.mediaBytes}"`}
 ${a.allowNonEmptyDb ? "# dbAllowNonEmptyTarget: an existing database is renamed aside by the restore" : `# Found now, before any downtime (the restore checks again). Our own restore leaves a marker.
-if [ ! -f "$WORK/db/${a.dbName}.restored" ] && [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '${a.dbName}'")" = 1 ]; then
-  n=$(psql_admin -d ${q(a.dbName)} -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+if [ ! -f "$WORK/db/${a.dbName}.restored" ] && db_exists ${q(a.dbName)}; then
+  n=$(db_tables ${q(a.dbName)})
   [ "$n" -eq 0 ] || die "database ${a.dbName} on the new server already holds $n tables: the restore would refuse it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
 fi`}
 aof=$(redis-cli -p ${f.redisPort} CONFIG GET appendonly 2>/dev/null | sed -n 2p || true)

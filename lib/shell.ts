@@ -43,6 +43,8 @@ as_user() {
   ( cd / && runuser -u "$user" -- env HOME="$home" PATH="$home/.rbenv/shims:$home/.rbenv/bin:/usr/local/bin:/usr/bin:/bin" "$@" )
 }
 psql_admin() { as_user postgres psql -X -v ON_ERROR_STOP=1 -qAt "$@"; }
+db_exists() { [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]; }
+db_tables() { psql_admin -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"; }
 # 711: other users may reach files they are given (the dump, for postgres) but cannot list them.
 mkdir -p "$WORK" && chmod 711 "$WORK"
 # The step's lock is fd 9. Services a step starts must not inherit it (\`systemctl 9>&-\`), or they would
@@ -77,7 +79,8 @@ trap finish EXIT
 
 /**
  * A complete step script: preamble plus body. `name` is the step's stable name (also its lock name);
- * `body` is bash that may use `log`, `die`, `as_user`, `psql_admin`, `$WORK` and `$STEP`.
+ * `body` is bash that may use `log`, `die`, `as_user`, `psql_admin`, `db_exists`, `db_tables`, `heartbeat`,
+ * `$WORK` and `$STEP`.
  */
 export function stepScript(name: string, host: ShellHost, body: string): string {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
@@ -108,7 +111,7 @@ export function parseDuration(stdout: string | undefined): number | undefined {
     if (!stdout) return undefined;
     const lines = stdout.trimEnd().split("\n");
     for (let i = lines.length - 1; i >= 0; i--) {
-        const m = lines[i].match(/^mastodon-migration step=\S+ seconds=(\d+)$/);
+        const m = lines[i].startsWith(DURATION_MARKER) ? lines[i].slice(DURATION_MARKER.length).match(/^\S+ seconds=(\d+)$/) : null;
         if (m) return Number(m[1]);
     }
     return undefined;

@@ -15,6 +15,7 @@ import {
     ADMIN_KEY, ADMIN_PUBKEY, DEFAULT_DOMAIN, HostName, NEW_ADDR, OLD_ADDR, onHost, REPO_ROOT, sandboxUp,
 } from "./sandbox/sandbox";
 import { PROJECT } from "../lib/config";
+import { isSecretMarked } from "./engine/state";
 
 export interface RehearsalOptions {
     /** Size of the synthetic instance. */
@@ -248,7 +249,7 @@ function stripSecretMarked(value: unknown): unknown {
     if (Array.isArray(value)) return value.map(stripSecretMarked);
     if (value && typeof value === "object") {
         const o = value as Record<string, unknown>;
-        if (o.secret === true && "value" in o) return "[secret]";
+        if (isSecretMarked(o)) return "[secret]";
         return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, stripSecretMarked(v)]));
     }
     return value;
