@@ -10,7 +10,7 @@ const project = YAML.parse(readFileSync(join(root, "Pulumi.yaml"), "utf8"));
 
 describe("Pulumi.yaml", () => {
     it("validates against the CLI's project schema", () => {
-        const schema = JSON.parse(readFileSync(join(root, "..", "shared", "reference", "pulumi-project.schema.json"), "utf8"));
+        const schema = JSON.parse(readFileSync(join(root, "vendor", "pulumi", "project.schema.json"), "utf8"));
         const ajv = new Ajv({ strict: false, allErrors: true });
         const validate = ajv.compile(schema);
         expect(validate(project), JSON.stringify(validate.errors, null, 2)).toBe(true);
