@@ -1,7 +1,7 @@
 /**
- * A rehearsal of the whole move: builds the two sandbox hosts, seeds a synthetic instance on *old*, runs the
+ * A rehearsal of the whole move: builds the two sandbox hosts, seeds a synthetic instance on *source*, runs the
  * UNCHANGED program (index.ts) phase by phase through the engine stand-in, and reports what happened: a
- * timeline of the steps, the downtime window, the DNS record, parity between old and new, and any secret
+ * timeline of the steps, the downtime window, the DNS record, parity between source and target, and any secret
  * that leaked into the engine's state or log. Used by `npm run rehearse` and by the scenario tests.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -12,22 +12,22 @@ import { loadInstance } from "./instance/load";
 import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
 import { Run } from "./instance/host";
 import {
-    ADMIN_KEY, ADMIN_PUBKEY, DEFAULT_DOMAIN, HostName, NEW_ADDR, OLD_ADDR, onHost, REPO_ROOT, sandboxUp,
+    ADMIN_KEY, ADMIN_PUBKEY, DEFAULT_DOMAIN, HostName, onHost, REPO_ROOT, sandboxUp, SOURCE_ADDR, TARGET_ADDR,
 } from "./sandbox/sandbox";
-import { PROJECT } from "../lib/config";
+import { PROJECT } from "../lib/config-keys";
 import { isSecretMarked } from "./engine/state";
 
 export interface RehearsalOptions {
     /** Size of the synthetic instance. */
     size?: SizeName;
     seed?: number;
-    /** aws: the EC2 resources are recorded and resolve to the sandbox's new host; existing: plain SSH host. */
+    /** aws: the EC2 resources are recorded and resolve to the sandbox's target host; existing: plain SSH host. */
     targetKind?: "aws" | "existing";
-    /** PostgreSQL role on the new host (differs from the old host's `mastodon` in one scenario). */
-    newDbRole?: string;
+    /** PostgreSQL role on the target host (differs from the source host's `mastodon` in one scenario). */
+    targetDbRole?: string;
     /** Media in object storage: S3_ENABLED=true in .env.production, no media transfer. */
     mediaOnS3?: boolean;
-    /** Elasticsearch in use: ES_ENABLED=true in .env.production, the index is rebuilt on the new server. */
+    /** Elasticsearch in use: ES_ENABLED=true in .env.production, the index is rebuilt on the target server. */
     elasticsearch?: boolean;
     /** SSH user on both hosts: root (default), or `admin`, a user with passwordless sudo. */
     sshUser?: "root" | "admin";
@@ -64,20 +64,20 @@ export class Rehearsal {
         this.logPath = join(this.dir, "engine.log");
     }
 
-    /** Fresh hosts, a seeded and running instance on old, a baseline fingerprint of old. */
+    /** Fresh hosts, a seeded and running instance on source, a baseline fingerprint of source. */
     setup(): void {
         rmSync(this.dir, { recursive: true, force: true });
         mkdirSync(this.dir, { recursive: true });
-        this.timed("sandbox", () => sandboxUp({ domain: DEFAULT_DOMAIN, newDbRole: this.opts.newDbRole }));
+        this.timed("sandbox", () => sandboxUp({ domain: DEFAULT_DOMAIN, targetDbRole: this.opts.targetDbRole }));
         this.bundle = this.timed("generate", () => generateInstance({
             size: this.opts.size ?? "default", seed: this.opts.seed ?? 1, domain: DEFAULT_DOMAIN, outDir: join(this.dir, "instance"),
         }));
-        this.timed("seed old", () => loadInstance(this.bundle!, hostRun("old")));
+        this.timed("seed source", () => loadInstance(this.bundle!, hostRun("source")));
         // Object storage and Elasticsearch are declared where Mastodon reads them (the program checks both).
-        if (this.opts.mediaOnS3) this.onOld("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
-        if (this.opts.elasticsearch) this.onOld("sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true/' /home/mastodon/live/.env.production");
-        this.timed("start old", () => this.onOld("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"));
-        this.baseline = this.timed("fingerprint old", () => fingerprint(hostRun("old")));
+        if (this.opts.mediaOnS3) this.onSource("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
+        if (this.opts.elasticsearch) this.onSource("sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true/' /home/mastodon/live/.env.production");
+        this.timed("start source", () => this.onSource("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"));
+        this.baseline = this.timed("fingerprint source", () => fingerprint(hostRun("source")));
     }
 
     /** The stack config the program reads, as the CLI would pass it. */
@@ -87,13 +87,13 @@ export class Rehearsal {
         const values: Record<string, string> = {
             domain: DEFAULT_DOMAIN,
             phase,
-            sourceHost: OLD_ADDR,
+            sourceHost: SOURCE_ADDR,
             sourceSshKey: key,
             sourceSshUser: this.opts.sshUser ?? "root",
             targetKind: kind,
             targetSshKey: key,
             targetSshUser: this.opts.sshUser ?? "root",
-            targetDbRole: this.opts.newDbRole ?? "mastodon",
+            targetDbRole: this.opts.targetDbRole ?? "mastodon",
             mediaOnS3: String(this.opts.mediaOnS3 ?? false),
             elasticsearch: String(this.opts.elasticsearch ?? false),
             cloudflareZoneId: ZONE_ID,
@@ -103,7 +103,7 @@ export class Rehearsal {
             healthTimeoutSeconds: "60",
             ...(kind === "aws"
                 ? { targetSshPublicKey: readFileSync(ADMIN_PUBKEY, "utf8").trim(), adminCidrs: JSON.stringify(["10.213.0.0/24"]) }
-                : { targetHost: NEW_ADDR }),
+                : { targetHost: TARGET_ADDR }),
             ...this.opts.config,
         };
         const config: Record<string, string> = {};
@@ -116,7 +116,7 @@ export class Rehearsal {
         const { config, secretKeys } = this.stackConfig(phase);
         const result = await up({
             projectDir: REPO_ROOT, project: PROJECT, stack: "rehearsal", config, secretKeys,
-            statePath: this.statePath, logPath: this.logPath, echo: this.opts.echo, awsAddress: NEW_ADDR, faults,
+            statePath: this.statePath, logPath: this.logPath, echo: this.opts.echo, awsAddress: TARGET_ADDR, faults,
         });
         const run = { phase, ...result };
         this.runs.push(run);
@@ -131,12 +131,12 @@ export class Rehearsal {
         return { content: String(values.content), ttl: Number(values.ttl) };
     }
 
-    onOld(cmd: string): string {
-        return this.checked("old", cmd);
+    onSource(cmd: string): string {
+        return this.checked("source", cmd);
     }
 
-    onNew(cmd: string): string {
-        return this.checked("new", cmd);
+    onTarget(cmd: string): string {
+        return this.checked("target", cmd);
     }
 
     /** A query as postgres on a host (from /, which postgres can read), tuples only. */
@@ -151,26 +151,26 @@ export class Rehearsal {
     }
 
     /**
-     * Parity of the new host against old's baseline. Differences that the move makes on purpose are listed
+     * Parity of the target host against source's baseline. Differences that the move makes on purpose are listed
      * apart with their reason: home feeds are rebuilt by `tootctl feeds build`; with another database role,
      * table owners and DB_USER differ.
      */
     parity(): { identical: boolean; differences: string[]; expected: string[]; report: string; after: Fingerprint } {
         if (!this.baseline) throw new Error("setup() first");
-        const after = fingerprint(hostRun("new"), { dbOwner: this.opts.newDbRole ?? "mastodon" });
+        const after = fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon" });
         const { differences } = compareFingerprints(this.baseline, after);
-        const roleChanged = (this.opts.newDbRole ?? "mastodon") !== "mastodon";
+        const roleChanged = (this.opts.targetDbRole ?? "mastodon") !== "mastodon";
         const reason = (d: string): string | undefined => {
             if (/^redis key "?feed:home:\d+"?: (content differs|length )/.test(d)) return "home feed rebuilt by tootctl feeds build";
-            if (roleChanged && /^table \S+: owner /.test(d)) return "owned by the new server's role";
-            if (roleChanged && d === ".env.production: content differs") return "DB_USER rewritten for the new role";
+            if (roleChanged && /^table \S+: owner /.test(d)) return "owned by the target server's role";
+            if (roleChanged && d === ".env.production: content differs") return "DB_USER rewritten for the target server's role";
             return undefined;
         };
         const expected = differences.filter(d => reason(d)).map(d => `${d} (${reason(d)})`);
         const unexpected = differences.filter(d => !reason(d));
         return {
             identical: unexpected.length === 0, differences: unexpected, expected, after,
-            report: formatParityReport(this.baseline, after, { labels: ["old (before)", "new (after)"], maxDifferences: 5 }),
+            report: formatParityReport(this.baseline, after, { labels: ["source (before)", "target (after)"], maxDifferences: 5 }),
         };
     }
 
@@ -197,12 +197,12 @@ export class Rehearsal {
     }
 
     /**
-     * The downtime window of the cutover: from the moment the old server's services begin to stop to the
-     * moment the new server answered its health check through nginx.
+     * The downtime window of the cutover: from the moment the source server's services begin to stop to the
+     * moment the target server answered its health check through nginx.
      */
     downtime(): { seconds: number; from: string; to: string } | undefined {
         const events = this.events().filter(e => e.ok && e.op !== "same");
-        const stop = events.find(e => e.name === "old-services-stop");
+        const stop = events.find(e => e.name === "source-services-stop");
         const healthy = events.find(e => e.name === "app-health");
         if (!stop || !healthy) return undefined;
         const seconds = (Date.parse(healthy.endedAt) - Date.parse(stop.startedAt)) / 1000;
@@ -219,7 +219,7 @@ export class Rehearsal {
             }
         }
         const window = this.downtime();
-        if (window) lines.push(`downtime window (old services stopping -> new healthy through nginx): ${window.seconds.toFixed(1)} s`);
+        if (window) lines.push(`downtime window (source services stopping -> target healthy through nginx): ${window.seconds.toFixed(1)} s`);
         return lines.join("\n");
     }
 

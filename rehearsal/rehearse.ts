@@ -6,7 +6,7 @@
  *   npm run rehearse -- --target existing  # aws (default; EC2 recorded, resolves to the sandbox) | existing
  *
  * Builds two sandbox hosts (real sshd, PostgreSQL, Redis, rsync, nginx; stand-ins only for what cannot run
- * here: systemd, the Mastodon Ruby app, AWS, Cloudflare), seeds a synthetic instance on *old*, runs the
+ * here: systemd, the Mastodon Ruby app, AWS, Cloudflare), seeds a synthetic instance on *source*, runs the
  * UNCHANGED program through the engine stand-in, and prints the timeline, the downtime window, the parity
  * report and where DNS points. Exits non-zero when any phase or check fails.
  */
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
     console.log(`== rehearsal: ${size} instance, target ${targetKind} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`);
     r.setup();
     const s = r.bundle!.summary;
-    console.log(`== old server seeded: ${s.accounts} accounts, ${s.statuses} statuses, ${s.mediaFiles} media files ` +
+    console.log(`== source server seeded: ${s.accounts} accounts, ${s.statuses} statuses, ${s.mediaFiles} media files ` +
         `(${(s.mediaBytes / 1e6).toFixed(1)} MB), ${s.redisKeys} Redis keys; setup ${JSON.stringify(r.setupSeconds)}`);
 
     for (const phase of ["prepare", "cutover", "complete"]) {
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
 
     const parity = r.parity();
     const dns = r.dnsRecord();
-    const health = r.fetch("new", "/health");
+    const health = r.fetch("target", "/health");
     const leaks = r.leakedSecrets();
     console.log(`\n== timeline\n${r.timeline()}`);
     console.log(`\n== parity\n${parity.report}`);
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     }
     for (const [reason, n] of reasons) console.log(`  expected by design: ${n} x ${reason}`);
     console.log(`  unexpected differences: ${parity.differences.length}`);
-    console.log(`\n== DNS record: ${dns?.content} TTL ${dns?.ttl}; new server /health through nginx: ${health}`);
+    console.log(`\n== DNS record: ${dns?.content} TTL ${dns?.ttl}; target server /health through nginx: ${health}`);
     console.log(`== secrets in engine state/log/outputs: ${leaks.length === 0 ? "none" : leaks.length}`);
     console.log(`== summary: ${r.saveSummary({ parity: { identical: parity.identical, differences: parity.differences }, dns })}`);
     const ok = parity.identical && health === "OK" && leaks.length === 0;

@@ -76,7 +76,7 @@ export function redisCli(t: ResolvedTarget): string {
 }
 
 /**
- * A `Run` that executes `prefix... bash -c <cmd>` locally, e.g. `execRun(["rehearsal/sandbox/host.sh", "old"])`
+ * A `Run` that executes `prefix... bash -c <cmd>` locally, e.g. `execRun(["rehearsal/sandbox/host.sh", "source"])`
  * for a sandbox host or `execRun([])` for this machine. Input goes to the command's stdin.
  */
 export function execRun(prefix: readonly string[]): Run {

@@ -18,7 +18,7 @@ async function measure(size: SizeName): Promise<void> {
   let dir: string | undefined;
   try {
     let t = Date.now();
-    const bundle = generateInstance({ size, seed: 1, domain: "old.example" });
+    const bundle = generateInstance({ size, seed: 1, domain: "source.example" });
     dir = bundle.dir;
     const generate = since(t);
     t = Date.now();

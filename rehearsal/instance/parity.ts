@@ -338,7 +338,7 @@ function matches(differences: string[], prefixes: string[]): string {
 
 /** A compact table: what was checked on each side and whether it matched, then the differences. */
 export function formatParityReport(a: Fingerprint, b: Fingerprint, opts: { labels?: [string, string]; maxDifferences?: number } = {}): string {
-  const [la, lb] = opts.labels ?? ["old", "new"];
+  const [la, lb] = opts.labels ?? ["source", "target"];
   const cmp = compareFingerprints(a, b);
   const ta = totals(a);
   const tb = totals(b);

@@ -45,9 +45,9 @@ function writeSidekiq(resp: RespWriter, rng: Rng, model: Model): void {
     const retry = { retry_count: rng.int(0, 10), error_class: "Net::ReadTimeout", error_message: "Net::ReadTimeout with #<TCPSocket:(closed)>", failed_at: failed / 1000 };
     resp.keyed(["ZADD", "retry", String((failed + 600_000) / 1000), sidekiqJob(rng, model, "push", failed, retry)]);
   }
-  const process = `sidekiq-old:${rng.int(1000, 99999)}:${rng.hex(12)}`;
+  const process = `sidekiq-source:${rng.int(1000, 99999)}:${rng.hex(12)}`;
   resp.keyed(["SADD", "processes", process]);
-  resp.keyed(["HSET", process, "info", JSON.stringify({ hostname: "old", concurrency: 25, queues: QUEUES }), "busy", "0", "beat", String(BASE_MS / 1000)]);
+  resp.keyed(["HSET", process, "info", JSON.stringify({ hostname: "source", concurrency: 25, queues: QUEUES }), "busy", "0", "beat", String(BASE_MS / 1000)]);
 }
 
 function writeStats(resp: RespWriter, rng: Rng, model: Model): void {

@@ -10,7 +10,7 @@ source "$here/env.sh"
 # A process counts until it is gone or a zombie (zombies hold no namespace and no port).
 running() { local st; st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; st="${st##*) }"; [[ "${st:0:1}" != Z ]]; }
 
-for h in old new; do
+for h in source target; do
   ns="mmig-$h" pidfile="$SANDBOX_DIR/hosts/$h/init.pid"
   pids=()
   if [[ -f "$pidfile" ]]; then pids+=("$(cat "$pidfile")"); fi

@@ -11,10 +11,10 @@ export SANDBOX_DIR="${REHEARSAL_DIR:-$REPO_ROOT/.rehearsal/sandbox}"
 # Network: bridge in the root namespace, one netns per host.
 export BRIDGE=mmig0
 export BRIDGE_ADDR=10.213.0.1
-export OLD_NETNS=mmig-old
-export NEW_NETNS=mmig-new
-export OLD_ADDR=10.213.0.2
-export NEW_ADDR=10.213.0.3
+export SOURCE_NETNS=mmig-source
+export TARGET_NETNS=mmig-target
+export SOURCE_ADDR=10.213.0.2
+export TARGET_ADDR=10.213.0.3
 
 # SSH access as root with the sandbox admin key (generated once, kept across runs).
 export ADMIN_KEY="$SANDBOX_DIR/keys/admin_ed25519"
@@ -28,6 +28,6 @@ if [[ -r "$SANDBOX_DIR/params.env" ]]; then
   source "$SANDBOX_DIR/params.env"
 fi
 export DOMAIN="${DOMAIN:-mastodon.rehearsal.test}"
-export NEW_DB_ROLE="${NEW_DB_ROLE:-mastodon}"
+export TARGET_DB_ROLE="${TARGET_DB_ROLE:-mastodon}"
 export MASTODON_VERSION=4.5.2
 export LIVE_DIR=/home/mastodon/live

@@ -1,12 +1,12 @@
 /**
- * TypeScript access to the rehearsal sandbox (two namespace hosts, "old" and "new", built by
+ * TypeScript access to the rehearsal sandbox (two namespace hosts, "source" and "target", built by
  * rehearsal/sandbox/up.sh). Everything here shells out to the sandbox scripts and needs root.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
-export type HostName = "old" | "new";
+export type HostName = "source" | "target";
 
 export const SANDBOX_SRC = __dirname;
 export const REPO_ROOT = resolve(SANDBOX_SRC, "..", "..");
@@ -14,9 +14,9 @@ export const REPO_ROOT = resolve(SANDBOX_SRC, "..", "..");
 export const SANDBOX_DIR = process.env.REHEARSAL_DIR ?? join(REPO_ROOT, ".rehearsal", "sandbox");
 
 export const BRIDGE_ADDR = "10.213.0.1";
-export const OLD_ADDR = "10.213.0.2";
-export const NEW_ADDR = "10.213.0.3";
-export const HOST_ADDR: Record<HostName, string> = { old: OLD_ADDR, new: NEW_ADDR };
+export const SOURCE_ADDR = "10.213.0.2";
+export const TARGET_ADDR = "10.213.0.3";
+export const HOST_ADDR: Record<HostName, string> = { source: SOURCE_ADDR, target: TARGET_ADDR };
 export const SSH_PORT = 22;
 export const SSH_USER = "root";
 
@@ -27,15 +27,15 @@ export const ADMIN_PUBKEY = `${ADMIN_KEY}.pub`;
 export const KNOWN_HOSTS = join(SANDBOX_DIR, "keys", "known_hosts");
 
 export const DEFAULT_DOMAIN = "mastodon.rehearsal.test";
-export const DEFAULT_NEW_DB_ROLE = "mastodon";
+export const DEFAULT_TARGET_DB_ROLE = "mastodon";
 export const MASTODON_VERSION = "4.5.2";
 export const LIVE_DIR = "/home/mastodon/live";
 
 export interface SandboxOptions {
   /** Instance domain (nginx server_name, certificate). Default `mastodon.rehearsal.test`. */
   domain?: string;
-  /** PostgreSQL role for the mastodon OS user on the new host. Default `mastodon`. */
-  newDbRole?: string;
+  /** PostgreSQL role for the mastodon OS user on the target host. Default `mastodon`. */
+  targetDbRole?: string;
 }
 
 export interface HostResult {
@@ -62,7 +62,7 @@ function run(args: string[], input?: string | Buffer, timeoutMs = 600_000): Host
 export function sandboxUp(opts: SandboxOptions = {}): { seconds: number; output: string } {
   const args = [script("up.sh")];
   if (opts.domain) args.push("--domain", opts.domain);
-  if (opts.newDbRole) args.push("--new-db-role", opts.newDbRole);
+  if (opts.targetDbRole) args.push("--target-db-role", opts.targetDbRole);
   const started = Date.now();
   const r = run(args);
   if (r.code !== 0) throw new Error(`sandbox up.sh failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
@@ -113,14 +113,14 @@ export function sshArgs(host: HostName): string[] {
 /** The parameters the current sandbox was built with (from `$SANDBOX_DIR/params.env`). */
 export function sandboxParams(): Required<SandboxOptions> {
   const file = join(SANDBOX_DIR, "params.env");
-  const params: Required<SandboxOptions> = { domain: DEFAULT_DOMAIN, newDbRole: DEFAULT_NEW_DB_ROLE };
+  const params: Required<SandboxOptions> = { domain: DEFAULT_DOMAIN, targetDbRole: DEFAULT_TARGET_DB_ROLE };
   if (!existsSync(file)) return params;
   for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = line.match(/^(DOMAIN|NEW_DB_ROLE)=(.*)$/);
+    const m = line.match(/^(DOMAIN|TARGET_DB_ROLE)=(.*)$/);
     if (!m) continue;
     const value = m[2].replace(/^'(.*)'$/, "$1");
     if (m[1] === "DOMAIN") params.domain = value;
-    else params.newDbRole = value;
+    else params.targetDbRole = value;
   }
   return params;
 }
@@ -137,7 +137,7 @@ export function pidRunning(pid: number | string): boolean {
 
 /** True when both hosts' init processes are alive. */
 export function sandboxRunning(): boolean {
-  return (["old", "new"] as const).every((h) => {
+  return (["source", "target"] as const).every((h) => {
     const file = join(SANDBOX_DIR, "hosts", h, "init.pid");
     return existsSync(file) && pidRunning(readFileSync(file, "utf8"));
   });

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds and starts the two rehearsal sandbox hosts, "old" (10.213.0.2) and "new" (10.213.0.3), from
+# Builds and starts the two rehearsal sandbox hosts, "source" (10.213.0.2) and "target" (10.213.0.3), from
 # scratch: each is a network namespace plus private mount/PID/UTS namespaces with its own sshd,
 # PostgreSQL 15, Redis, nginx, stand-in systemctl/cloud-init and stand-in Mastodon checkout.
 # Running it again tears everything down first (fresh hosts every time).
-# Usage: up.sh [--domain D] [--new-db-role R]     (needs root; installs missing Debian packages)
+# Usage: up.sh [--domain D] [--target-db-role R]     (needs root; installs missing Debian packages)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=env.sh
@@ -12,19 +12,19 @@ source "$here/env.sh"
 source "$here/lib/mounts.sh"
 
 # Defaults are fixed (not the previous run's parameters): a plain up.sh is always the default sandbox.
-domain=mastodon.rehearsal.test new_role=mastodon
+domain=mastodon.rehearsal.test target_role=mastodon
 while (( $# )); do
   case "$1" in
     --domain) domain="${2:?--domain needs a value}"; shift 2 ;;
     --domain=*) domain="${1#*=}"; shift ;;
-    --new-db-role) new_role="${2:?--new-db-role needs a value}"; shift 2 ;;
-    --new-db-role=*) new_role="${1#*=}"; shift ;;
+    --target-db-role) target_role="${2:?--target-db-role needs a value}"; shift 2 ;;
+    --target-db-role=*) target_role="${1#*=}"; shift ;;
     -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
     *) echo "up.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 [[ "$domain" =~ ^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$ ]] || { echo "up.sh: bad domain '$domain'" >&2; exit 2; }
-[[ "$new_role" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "up.sh: bad role name '$new_role'" >&2; exit 2; }
+[[ "$target_role" =~ ^[a-z_][a-z0-9_]*$ ]] || { echo "up.sh: bad role name '$target_role'" >&2; exit 2; }
 (( EUID == 0 )) || { echo "up.sh: must run as root" >&2; exit 1; }
 started=$SECONDS
 log() { printf '[up %3ds] %s\n' "$(( SECONDS - started ))" "$*"; }
@@ -36,8 +36,8 @@ command -v node >/dev/null || { echo "up.sh: node is required (the stand-in Mast
 # --- 2. clean slate ------------------------------------------------------------------------------
 "$here/down.sh" >/dev/null
 mkdir -p "$SANDBOX_DIR/keys"
-printf 'DOMAIN=%q\nNEW_DB_ROLE=%q\n' "$domain" "$new_role" >"$SANDBOX_DIR/params.env"
-export DOMAIN="$domain" NEW_DB_ROLE="$new_role"
+printf 'DOMAIN=%q\nTARGET_DB_ROLE=%q\n' "$domain" "$target_role" >"$SANDBOX_DIR/params.env"
+export DOMAIN="$domain" TARGET_DB_ROLE="$target_role"
 
 # The mastodon OS user (shared /etc/passwd; its home is per host because /home is bound).
 if ! id mastodon >/dev/null 2>&1; then
@@ -55,13 +55,13 @@ chmod 440 /etc/sudoers.d/mastodon-migration-sandbox
 # --- 3. keys, generated once and kept across runs -----------------------------------------------
 keys="$SANDBOX_DIR/keys"
 [[ -f "$ADMIN_KEY" ]] || ssh-keygen -q -t ed25519 -N '' -C "mastodon-migration sandbox admin" -f "$ADMIN_KEY"
-for h in old new; do
+for h in source target; do
   [[ -f "$keys/ssh_host_${h}_ed25519_key" ]] ||
     ssh-keygen -q -t ed25519 -N '' -C "root@mastodon-$h" -f "$keys/ssh_host_${h}_ed25519_key"
 done
 {
-  echo "$OLD_ADDR $(cut -d' ' -f1,2 "$keys/ssh_host_old_ed25519_key.pub")"
-  echo "$NEW_ADDR $(cut -d' ' -f1,2 "$keys/ssh_host_new_ed25519_key.pub")"
+  echo "$SOURCE_ADDR $(cut -d' ' -f1,2 "$keys/ssh_host_source_ed25519_key.pub")"
+  echo "$TARGET_ADDR $(cut -d' ' -f1,2 "$keys/ssh_host_target_ed25519_key.pub")"
 } >"$KNOWN_HOSTS"
 tls="$keys/tls/$domain"
 if [[ ! -f "$tls/fullchain.pem" ]]; then
@@ -134,7 +134,7 @@ build_host() {  # build_host NAME
   chown -R mastodon:mastodon "$r/home/mastodon"
   chmod 711 "$r/home/mastodon"
 
-  if [[ "$h" == old ]]; then
+  if [[ "$h" == source ]]; then
     # the running instance: Mastodon's site, certificate and units
     sed "s/@DOMAIN@/$domain/g" "$here/files/nginx-mastodon.conf" >"$r/etc/nginx/sites-available/mastodon"
     ln -s /etc/nginx/sites-available/mastodon "$r/etc/nginx/sites-enabled/mastodon"
@@ -146,15 +146,15 @@ build_host() {  # build_host NAME
     done
   fi
 }
-for h in old new; do build_host "$h"; done
+for h in source target; do build_host "$h"; done
 log "host trees built under $SANDBOX_DIR/hosts"
 
 # --- 6. network: bridge mmig0 + one veth per host ------------------------------------------------
 ip link add "$BRIDGE" type bridge
 ip addr add "$BRIDGE_ADDR/24" dev "$BRIDGE"
 ip link set "$BRIDGE" up
-for h in old new; do
-  ns="mmig-$h"; addr="$OLD_ADDR"; [[ "$h" == new ]] && addr="$NEW_ADDR"
+for h in source target; do
+  ns="mmig-$h"; addr="$SOURCE_ADDR"; [[ "$h" == target ]] && addr="$TARGET_ADDR"
   ip netns add "$ns"
   ip link add "$BRIDGE-$h" type veth peer name eth0 netns "$ns"
   ip link set "$BRIDGE-$h" master "$BRIDGE" up
@@ -165,13 +165,13 @@ done
 
 # --- 7. host init processes (PID 1 of each host) -----------------------------------------------
 declare -A launcher
-for h in old new; do
+for h in source target; do
   hd="$SANDBOX_DIR/hosts/$h"
   ( exec setsid ip netns exec "mmig-$h" unshare --mount --propagation private --pid --fork --mount-proc \
       --uts bash "$here/lib/hostinit.sh" "$h" "$hd" ) </dev/null >"$hd/init.log" 2>&1 &
   launcher[$h]=$!
 done
-for h in old new; do
+for h in source target; do
   hd="$SANDBOX_DIR/hosts/$h"; n=100
   until [[ -f "$hd/init.ready" ]] && pid="$(pgrep -P "${launcher[$h]}")"; do
     if (( n-- <= 0 )) || ! kill -0 "${launcher[$h]}" 2>/dev/null; then
@@ -181,22 +181,22 @@ for h in old new; do
   done
   echo "$pid" >"$hd/init.pid"
 done
-log "host inits running (old pid $(cat "$SANDBOX_DIR/hosts/old/init.pid"), new pid $(cat "$SANDBOX_DIR/hosts/new/init.pid"))"
+log "host inits running (source pid $(cat "$SANDBOX_DIR/hosts/source/init.pid"), target pid $(cat "$SANDBOX_DIR/hosts/target/init.pid"))"
 
 # --- 8. provision and start the daemons inside each host (both at once) -------------------------
 declare -A prov
-for h in old new; do
-  role=mastodon; [[ "$h" == new ]] && role="$new_role"
+for h in source target; do
+  role=mastodon; [[ "$h" == target ]] && role="$target_role"
   "$here/host.sh" "$h" bash -s -- "$h" "$role" <"$here/lib/provision.sh" >"$SANDBOX_DIR/hosts/$h/provision.log" 2>&1 &
   prov[$h]=$!
 done
-for h in old new; do
+for h in source target; do
   wait "${prov[$h]}" || { echo "up.sh: provisioning $h failed:" >&2; cat "$SANDBOX_DIR/hosts/$h/provision.log" >&2; exit 1; }
 done
 log "daemons started"
 
 # --- 9. wait for SSH with the admin key ---------------------------------------------------------
-for addr in "$OLD_ADDR" "$NEW_ADDR"; do
+for addr in "$SOURCE_ADDR" "$TARGET_ADDR"; do
   n=100
   # shellcheck disable=SC2086
   until ssh $SSH_OPTS "root@$addr" true 2>/dev/null; do
@@ -208,8 +208,8 @@ log "both hosts answer SSH"
 
 cat <<EOF
 Sandbox up in $(( SECONDS - started ))s ($SANDBOX_DIR)
-  old  root@$OLD_ADDR  netns mmig-old  PostgreSQL role mastodon, Redis, nginx with site $domain, Mastodon units
-  new  root@$NEW_ADDR  netns mmig-new  PostgreSQL role $new_role, Redis, nginx without a Mastodon site
-  ssh: ssh -i $ADMIN_KEY -o UserKnownHostsFile=$KNOWN_HOSTS root@$OLD_ADDR
-  run as root on a host: $here/host.sh old|new <command...>
+  source  root@$SOURCE_ADDR  netns mmig-source  PostgreSQL role mastodon, Redis, nginx with site $domain, Mastodon units
+  target  root@$TARGET_ADDR  netns mmig-target  PostgreSQL role $target_role, Redis, nginx without a Mastodon site
+  ssh: ssh -i $ADMIN_KEY -o UserKnownHostsFile=$KNOWN_HOSTS root@$SOURCE_ADDR
+  run as root on a host: $here/host.sh source|target <command...>
 EOF

@@ -89,9 +89,9 @@ describe("compareFingerprints (hand-built)", () => {
 
 describe("generateInstance", () => {
   it("is deterministic for a seed and differs across seeds", () => {
-    const a = generateInstance({ size: "tiny", seed: 42, domain: "old.example", outDir: tempDir() });
-    const b = generateInstance({ size: "tiny", seed: 42, domain: "old.example", outDir: tempDir() });
-    const c = generateInstance({ size: "tiny", seed: 43, domain: "old.example", outDir: tempDir() });
+    const a = generateInstance({ size: "tiny", seed: 42, domain: "source.example", outDir: tempDir() });
+    const b = generateInstance({ size: "tiny", seed: 42, domain: "source.example", outDir: tempDir() });
+    const c = generateInstance({ size: "tiny", seed: 43, domain: "source.example", outDir: tempDir() });
     expect(treeDigest(a.dir)).toEqual(treeDigest(b.dir));
     expect(a.secrets).toEqual(b.secrets);
     expect(treeDigest(a.dir)).not.toEqual(treeDigest(c.dir));
@@ -99,13 +99,13 @@ describe("generateInstance", () => {
   });
 
   it("writes Mastodon-shaped artefacts", () => {
-    const b = generateInstance({ size: "tiny", seed: 5, domain: "old.example", outDir: tempDir() });
+    const b = generateInstance({ size: "tiny", seed: 5, domain: "source.example", outDir: tempDir() });
     const schema = readFileSync(b.paths.schemaSql, "utf8");
     expect(schema).toMatch(/CREATE FUNCTION public\.timestamp_id\(table_name text\) RETURNS bigint/);
     expect(schema).toMatch(/CREATE MATERIALIZED VIEW public\.instances/);
     expect(readFileSync(b.paths.dataSql, "utf8")).toMatch(/COPY public\.statuses .* FROM stdin;/);
     const env = readFileSync(b.paths.envFile, "utf8");
-    expect(env).toContain("LOCAL_DOMAIN=old.example\n");
+    expect(env).toContain("LOCAL_DOMAIN=source.example\n");
     expect(env).toMatch(/^SECRET_KEY_BASE=[0-9a-f]{128}$/m);
     expect(b.secrets).toHaveLength(7);
     for (const s of b.secrets) expect(env).toContain(s);
@@ -135,7 +135,7 @@ describe("load + fingerprint against throwaway PostgreSQL and Redis", () => {
       transcript.push(cmd, r.stdout, r.stderr);
       return r;
     };
-    bundle = generateInstance({ size: "tiny", seed: 11, domain: "old.example", outDir: tempDir() });
+    bundle = generateInstance({ size: "tiny", seed: 11, domain: "source.example", outDir: tempDir() });
     loadInstance(bundle, run, svc.target);
     base = fingerprint(run, svc.target);
   }, 120_000);

@@ -1,5 +1,5 @@
 /**
- * The rehearsal sandbox (rehearsal/sandbox): up.sh builds two namespace hosts, "old" and "new", each
+ * The rehearsal sandbox (rehearsal/sandbox): up.sh builds two namespace hosts, "source" and "target", each
  * with its own sshd, localhost PostgreSQL/Redis, nginx, stand-in systemctl and stand-in Mastodon
  * checkout. Needs root (CI runs as root); traffic stays on 10.213.0.0/24 bridges and loopback.
  */
@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_DOMAIN,
-  NEW_ADDR,
-  OLD_ADDR,
   SANDBOX_DIR,
   SANDBOX_SRC,
+  SOURCE_ADDR,
+  TARGET_ADDR,
   type HostName,
   killSshSessions,
   onHost,
@@ -40,8 +40,8 @@ function netnsList(): string {
   return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
 }
 
-/** A tiny instance on old: .env.production, database with the generator's tables, a few rows. */
-const SEED_OLD = `set -e
+/** A tiny instance on source: .env.production, database with the generator's tables, a few rows. */
+const SEED_SOURCE = `set -e
 cd /home/mastodon/live
 cat > .env.production <<'ENV'
 LOCAL_DOMAIN=${DEFAULT_DOMAIN}
@@ -77,94 +77,94 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
 
   it("builds both hosts and records its parameters", () => {
     expect(sandboxRunning()).toBe(true);
-    expect(sandboxParams()).toEqual({ domain: DEFAULT_DOMAIN, newDbRole: "mastodon" });
-    expect(netnsList()).toMatch(/mmig-old/);
-    expect(netnsList()).toMatch(/mmig-new/);
+    expect(sandboxParams()).toEqual({ domain: DEFAULT_DOMAIN, targetDbRole: "mastodon" });
+    expect(netnsList()).toMatch(/mmig-source/);
+    expect(netnsList()).toMatch(/mmig-target/);
     expect(upSeconds).toBeGreaterThan(0);
   });
 
   it("answers SSH as root with the admin key from the root namespace", () => {
-    const old = ssh("old", "hostname; cloud-init status --wait");
-    expect(old.status, old.stderr).toBe(0);
-    expect(old.stdout).toBe("mastodon-old\nstatus: done\n");
-    const nw = ssh("new", "hostname");
-    expect(nw.status, nw.stderr).toBe(0);
-    expect(nw.stdout.trim()).toBe("mastodon-new");
+    const source = ssh("source", "hostname; cloud-init status --wait");
+    expect(source.status, source.stderr).toBe(0);
+    expect(source.stdout).toBe("mastodon-source\nstatus: done\n");
+    const target = ssh("target", "hostname");
+    expect(target.status, target.stderr).toBe(0);
+    expect(target.stdout.trim()).toBe("mastodon-target");
   });
 
-  it("lets old reach new's sshd over the bridge (and nothing else)", () => {
-    const banner = must("old", `exec 3<>/dev/tcp/${NEW_ADDR}/22 && head -c 8 <&3`);
+  it("lets source reach target's sshd over the bridge (and nothing else)", () => {
+    const banner = must("source", `exec 3<>/dev/tcp/${TARGET_ADDR}/22 && head -c 8 <&3`);
     expect(banner).toBe("SSH-2.0-");
-    // Without a key of its own, old's root gets to authentication and is refused: reachability is the point.
-    const r = onHost("old", `ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=5 root@${NEW_ADDR} true`);
+    // Without a key of its own, source's root gets to authentication and is refused: reachability is the point.
+    const r = onHost("source", `ssh -o BatchMode=yes -o StrictHostKeyChecking=no -o ConnectTimeout=5 root@${TARGET_ADDR} true`);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Permission denied/);
-    expect(must("new", "ip -4 -o addr show eth0")).toContain(`${NEW_ADDR}/24`);
-    expect(onHost("new", "ip route get 1.1.1.1").code).not.toBe(0);
+    expect(must("target", "ip -4 -o addr show eth0")).toContain(`${TARGET_ADDR}/24`);
+    expect(onHost("target", "ip route get 1.1.1.1").code).not.toBe(0);
   });
 
   it("gives each host its own localhost PostgreSQL and Redis", () => {
-    must("old", "redis-cli -h localhost set sandbox:probe old-only");
-    expect(must("old", "redis-cli -h localhost get sandbox:probe").trim()).toBe("old-only");
-    expect(must("new", "redis-cli -h localhost exists sandbox:probe").trim()).toBe("0");
+    must("source", "redis-cli -h localhost set sandbox:probe source-only");
+    expect(must("source", "redis-cli -h localhost get sandbox:probe").trim()).toBe("source-only");
+    expect(must("target", "redis-cli -h localhost exists sandbox:probe").trim()).toBe("0");
     const sysid = (h: HostName) =>
       must(h, "cd / && runuser -u postgres -- psql -XAtc 'SELECT system_identifier FROM pg_control_system()'").trim();
-    expect(sysid("old")).not.toBe(sysid("new"));
-    expect(must("old", "cd / && runuser -u postgres -- psql -XAtc \"SELECT rolcreatedb FROM pg_roles WHERE rolname='mastodon'\"").trim()).toBe("t");
-    expect(must("new", "cd / && runuser -u postgres -- psql -XAtc \"SELECT rolcanlogin FROM pg_roles WHERE rolname='mastodon'\"").trim()).toBe("t");
+    expect(sysid("source")).not.toBe(sysid("target"));
+    expect(must("source", "cd / && runuser -u postgres -- psql -XAtc \"SELECT rolcreatedb FROM pg_roles WHERE rolname='mastodon'\"").trim()).toBe("t");
+    expect(must("target", "cd / && runuser -u postgres -- psql -XAtc \"SELECT rolcanlogin FROM pg_roles WHERE rolname='mastodon'\"").trim()).toBe("t");
     // Own processes only: one redis-server per host.
-    expect(must("old", "pgrep -c redis-server").trim()).toBe("1");
+    expect(must("source", "pgrep -c redis-server").trim()).toBe("1");
   });
 
-  it("starts new without Mastodon units or site: starting mastodon-web fails with 'not found'", () => {
-    const r = onHost("new", "systemctl start mastodon-web");
+  it("starts target without Mastodon units or site: starting mastodon-web fails with 'not found'", () => {
+    const r = onHost("target", "systemctl start mastodon-web");
     expect(r.code).toBe(5);
     expect(r.stderr).toMatch(/Unit mastodon-web\.service not found/);
-    expect(onHost("new", "systemctl is-active mastodon-web").stdout.trim()).toBe("inactive");
-    expect(must("new", "find /etc/nginx/sites-enabled /etc/ssl/mastodon-sandbox /etc/systemd/system -mindepth 1 -name 'mastodon*' | wc -l").trim()).toBe("0");
-    expect(must("new", "systemctl is-active nginx postgresql redis-server ssh")).toBe("active\nactive\nactive\nactive\n");
-    expect(must("new", "cd / && runuser -u mastodon -- git -C /home/mastodon/live describe --tags")).toBe("v4.5.2\n");
+    expect(onHost("target", "systemctl is-active mastodon-web").stdout.trim()).toBe("inactive");
+    expect(must("target", "find /etc/nginx/sites-enabled /etc/ssl/mastodon-sandbox /etc/systemd/system -mindepth 1 -name 'mastodon*' | wc -l").trim()).toBe("0");
+    expect(must("target", "systemctl is-active nginx postgresql redis-server ssh")).toBe("active\nactive\nactive\nactive\n");
+    expect(must("target", "cd / && runuser -u mastodon -- git -C /home/mastodon/live describe --tags")).toBe("v4.5.2\n");
   });
 
-  it("runs Mastodon on old behind nginx once .env.production and the database exist", () => {
-    must("old", SEED_OLD);
-    must("old", "systemctl daemon-reload && systemctl start mastodon-web mastodon-streaming mastodon-sidekiq");
-    const running = must("old", "systemctl list-units --type=service --state=running --plain --no-legend 'mastodon-*'");
+  it("runs Mastodon on source behind nginx once .env.production and the database exist", () => {
+    must("source", SEED_SOURCE);
+    must("source", "systemctl daemon-reload && systemctl start mastodon-web mastodon-streaming mastodon-sidekiq");
+    const running = must("source", "systemctl list-units --type=service --state=running --plain --no-legend 'mastodon-*'");
     expect(running.split("\n").filter(Boolean).map((l) => l.split(" ")[0])).toEqual([
       "mastodon-sidekiq.service",
       "mastodon-streaming.service",
       "mastodon-web.service",
     ]);
     const curl = (path: string) =>
-      must("old", `curl -sk --max-time 10 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 https://${DEFAULT_DOMAIN}${path}`);
+      must("source", `curl -sk --max-time 10 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 https://${DEFAULT_DOMAIN}${path}`);
     expect(curl("/health")).toBe("OK");
     expect(curl("/api/v1/streaming/health")).toBe("OK");
     const instance = JSON.parse(curl("/api/v2/instance"));
     expect(instance).toMatchObject({ domain: DEFAULT_DOMAIN, version: "4.5.2", usage: { users: { active_month: 2 } } });
-    const redirect = must("old", `curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --resolve ${DEFAULT_DOMAIN}:80:127.0.0.1 http://${DEFAULT_DOMAIN}/about`);
+    const redirect = must("source", `curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --resolve ${DEFAULT_DOMAIN}:80:127.0.0.1 http://${DEFAULT_DOMAIN}/about`);
     expect(redirect).toBe(`301 https://${DEFAULT_DOMAIN}/about`);
     // Web stopped: nginx serves Mastodon's error page.
-    must("old", "systemctl stop mastodon-web");
-    expect(onHost("old", "systemctl is-active mastodon-web").code).toBe(3);
+    must("source", "systemctl stop mastodon-web");
+    expect(onHost("source", "systemctl is-active mastodon-web").code).toBe(3);
     expect(curl("/api/v2/instance")).toMatch(/something went wrong/);
-    must("old", "systemctl start mastodon-web");
+    must("source", "systemctl start mastodon-web");
   });
 
   it("runs bin/tootctl only with Mastodon's preconditions, leaving evidence", () => {
-    const bare = onHost("old", "cd /home/mastodon/live && runuser -u mastodon -- bin/tootctl version");
+    const bare = onHost("source", "cd /home/mastodon/live && runuser -u mastodon -- bin/tootctl version");
     expect(bare.code).not.toBe(0);
     expect(bare.stderr).toMatch(/RAILS_ENV must be 'production'/);
-    const asRoot = onHost("old", "cd /home/mastodon/live && RAILS_ENV=production bin/tootctl version");
+    const asRoot = onHost("source", "cd /home/mastodon/live && RAILS_ENV=production bin/tootctl version");
     expect(asRoot.code).not.toBe(0);
     expect(asRoot.stderr).toMatch(/not reachable as OS user root/);
     const tootctl = (args: string) =>
-      must("old", `cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production bin/tootctl ${args}`);
+      must("source", `cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production bin/tootctl ${args}`);
     expect(tootctl("version")).toBe("4.5.2\n");
     expect(tootctl("feeds build --concurrency 2")).toMatch(/Regenerated feeds for 2 accounts/);
     // alice follows bob and carol: 400 newest of her feed; bob only his own 300 statuses.
-    expect(must("old", "redis-cli zcard feed:home:1; redis-cli zcard feed:home:2")).toBe("400\n300\n");
+    expect(must("source", "redis-cli zcard feed:home:1; redis-cli zcard feed:home:2")).toBe("400\n300\n");
     expect(tootctl("search deploy")).toBe("Done\n");
-    const log = must("old", "cat /home/mastodon/live/log/standin.log");
+    const log = must("source", "cat /home/mastodon/live/log/standin.log");
     expect(log).toMatch(/tootctl feeds build --concurrency 2/);
     expect(log).toMatch(/tootctl FAILED: RAILS_ENV/);
   });
@@ -173,13 +173,13 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
     const started = Date.now();
     const child = spawnSync(
       "bash",
-      ["-c", `ssh ${sshArgs("old").map((a) => `'${a}'`).join(" ")} 'sleep 30' & sleep 1.5; bash '${SANDBOX_SRC}/fault.sh' old kill-ssh >/dev/null; wait $!`],
+      ["-c", `ssh ${sshArgs("source").map((a) => `'${a}'`).join(" ")} 'sleep 30' & sleep 1.5; bash '${SANDBOX_SRC}/fault.sh' source kill-ssh >/dev/null; wait $!`],
       { encoding: "utf8", timeout: 25_000 },
     );
     expect(child.status).not.toBe(0);
     expect(Date.now() - started).toBeLessThan(20_000);
-    expect(killSshSessions("old").code).toBe(0);
-    expect(ssh("old", "true").status).toBe(0);
+    expect(killSshSessions("source").code).toBe(0);
+    expect(ssh("source", "true").status).toBe(0);
   });
 
   it("passes shellcheck", () => {
@@ -193,9 +193,9 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
   });
 });
 
-describe("rehearsal sandbox (other domain, other database role on new)", { timeout: 120_000 }, () => {
+describe("rehearsal sandbox (other domain, other database role on target)", { timeout: 120_000 }, () => {
   beforeAll(() => {
-    const { seconds } = sandboxUp({ domain: "social.rehearsal.test", newDbRole: "mastodon_app" });
+    const { seconds } = sandboxUp({ domain: "social.rehearsal.test", targetDbRole: "mastodon_app" });
     console.log(`sandbox up.sh (rebuild) took ${seconds.toFixed(1)} s`);
   }, LONG);
 
@@ -204,21 +204,21 @@ describe("rehearsal sandbox (other domain, other database role on new)", { timeo
   }, LONG);
 
   it("rebuilds fresh hosts with the new parameters", () => {
-    expect(sandboxParams()).toEqual({ domain: "social.rehearsal.test", newDbRole: "mastodon_app" });
-    expect(onHost("old", "redis-cli exists sandbox:probe").stdout.trim()).toBe("0");
-    expect(onHost("old", "test -e /home/mastodon/live/.env.production").code).not.toBe(0);
-    expect(must("old", "grep -h server_name /etc/nginx/sites-enabled/mastodon | sort -u")).toMatch(/server_name social\.rehearsal\.test;/);
-    expect(must("old", "openssl x509 -noout -subject -enddate -in /etc/ssl/mastodon-sandbox/fullchain.pem")).toMatch(/CN = social\.rehearsal\.test/);
+    expect(sandboxParams()).toEqual({ domain: "social.rehearsal.test", targetDbRole: "mastodon_app" });
+    expect(onHost("source", "redis-cli exists sandbox:probe").stdout.trim()).toBe("0");
+    expect(onHost("source", "test -e /home/mastodon/live/.env.production").code).not.toBe(0);
+    expect(must("source", "grep -h server_name /etc/nginx/sites-enabled/mastodon | sort -u")).toMatch(/server_name social\.rehearsal\.test;/);
+    expect(must("source", "openssl x509 -noout -subject -enddate -in /etc/ssl/mastodon-sandbox/fullchain.pem")).toMatch(/CN = social\.rehearsal\.test/);
   });
 
-  it("maps OS user mastodon to the other role on new", () => {
-    expect(must("new", "cd / && runuser -u mastodon -- psql -X -h /var/run/postgresql -U mastodon_app -d postgres -Atc 'SELECT current_user'")).toBe("mastodon_app\n");
-    expect(onHost("new", "cd / && runuser -u mastodon -- psql -X -U mastodon -d postgres -Atc 'SELECT 1'").code).not.toBe(0);
-    expect(must("new", "cd / && runuser -u postgres -- psql -X -Atc 'SELECT 1'")).toBe("1\n");
+  it("maps OS user mastodon to the other role on target", () => {
+    expect(must("target", "cd / && runuser -u mastodon -- psql -X -h /var/run/postgresql -U mastodon_app -d postgres -Atc 'SELECT current_user'")).toBe("mastodon_app\n");
+    expect(onHost("target", "cd / && runuser -u mastodon -- psql -X -U mastodon -d postgres -Atc 'SELECT 1'").code).not.toBe(0);
+    expect(must("target", "cd / && runuser -u postgres -- psql -X -Atc 'SELECT 1'")).toBe("1\n");
   });
 
   it("down.sh removes every namespace, link and process, and is safe to repeat", () => {
-    const inits = (["old", "new"] as const).map((h) => readFileSync(join(SANDBOX_DIR, "hosts", h, "init.pid"), "utf8").trim());
+    const inits = (["source", "target"] as const).map((h) => readFileSync(join(SANDBOX_DIR, "hosts", h, "init.pid"), "utf8").trim());
     sandboxDown();
     expect(netnsList()).not.toMatch(/mmig-/);
     for (const pid of inits) expect(pidRunning(pid)).toBe(false);
@@ -230,6 +230,6 @@ describe("rehearsal sandbox (other domain, other database role on new)", { timeo
 
 describe("sandbox addresses", () => {
   it("are the documented ones", () => {
-    expect([OLD_ADDR, NEW_ADDR]).toEqual(["10.213.0.2", "10.213.0.3"]);
+    expect([SOURCE_ADDR, TARGET_ADDR]).toEqual(["10.213.0.2", "10.213.0.3"]);
   });
 });

@@ -1,13 +1,13 @@
 /**
  * The program's steps, run for real against the two sandbox hosts by the engine stand-in: a whole move,
  * a rollback, faults in the middle of the restore and of the media transfer, another database role on the
- * new server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
+ * target server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
  */
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { readState } from "../../rehearsal/engine/runner";
 import { Rehearsal } from "../../rehearsal/rehearsal";
-import { NEW_ADDR, OLD_ADDR, sandboxDown } from "../../rehearsal/sandbox/sandbox";
+import { sandboxDown, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
 
 const asRoot = process.getuid?.() === 0;
 afterAll(() => { if (asRoot) sandboxDown(); });
@@ -25,9 +25,9 @@ function expectMoved(r: Rehearsal): void {
     const parity = r.parity();
     expect(parity.differences, parity.report).toEqual([]);
     expect(parity.after.db?.tables.statuses.rows).toBe(r.bundle!.summary.statuses);
-    expect(r.fetch("new", "/health")).toBe("OK");
-    expect(r.fetch("new", "/api/v1/streaming/health")).toBe("OK");
-    expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 3600 });
+    expect(r.fetch("target", "/health")).toBe("OK");
+    expect(r.fetch("target", "/api/v1/streaming/health")).toBe("OK");
+    expect(r.dnsRecord()).toEqual({ content: TARGET_ADDR, ttl: 3600 });
     expect(r.leakedSecrets()).toEqual([]);
 }
 
@@ -36,21 +36,21 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         const r = new Rehearsal({ size: "default" });
         r.setup();
         await phases(r, "prepare");
-        expect(r.dnsRecord()).toEqual({ content: OLD_ADDR, ttl: 120 });
-        expect(r.fetch("old", "/health")).toBe("OK");
+        expect(r.dnsRecord()).toEqual({ content: SOURCE_ADDR, ttl: 120 });
+        expect(r.fetch("source", "/health")).toBe("OK");
         await phases(r, "cutover");
-        expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 120 });
-        expect(r.fetch("old", "/")).toContain("is moving"); // the maintenance page on the old server
+        expect(r.dnsRecord()).toEqual({ content: TARGET_ADDR, ttl: 120 });
+        expect(r.fetch("source", "/")).toContain("is moving"); // the maintenance page on the source server
         const verification = r.runs[1].outputs.verification as { identical: boolean; rows: number };
         expect(verification.identical).toBe(true);
         expect(verification.rows).toBeGreaterThan(100_000);
         await phases(r, "complete");
         expectMoved(r);
-        // Feeds were rebuilt by tootctl on the new server, as Mastodon would (evidence in Redis and its log).
-        expect(r.onNew("grep -c 'feeds build' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
+        // Feeds were rebuilt by tootctl on the target server, as Mastodon would (evidence in Redis and its log).
+        expect(r.onTarget("grep -c 'feeds build' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
         // The migration key is gone from both servers.
-        expect(r.onOld("ls /var/lib/mastodon-migration")).not.toContain("migration_ed25519");
-        expect(r.onNew("cat /root/.ssh/authorized_keys")).not.toContain("mastodon-migration@");
+        expect(r.onSource("ls /var/lib/mastodon-migration")).not.toContain("migration_ed25519");
+        expect(r.onTarget("cat /root/.ssh/authorized_keys")).not.toContain("mastodon-migration@");
         // A second `up` of the same phase runs nothing again.
         const again = await r.phase("complete");
         expect(again.ok).toBe(true);
@@ -60,28 +60,28 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         console.log(`${r.timeline()}\nsetup: ${JSON.stringify(r.setupSeconds)}`);
     });
 
-    it("2. rollback cutover -> prepare puts the old server back in service, and a new cutover still works", async () => {
+    it("2. rollback cutover -> prepare puts the source server back in service, and a new cutover still works", async () => {
         const r = new Rehearsal({ size: "tiny", targetKind: "existing" });
         r.setup();
         await phases(r, "prepare", "cutover");
-        expect(r.onOld("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
+        expect(r.onSource("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
         await phases(r, "prepare");
-        expect(r.dnsRecord()).toEqual({ content: OLD_ADDR, ttl: 120 });
+        expect(r.dnsRecord()).toEqual({ content: SOURCE_ADDR, ttl: 120 });
         for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"]) {
-            expect(r.onOld(`systemctl is-active ${unit}`).trim()).toBe("active");
+            expect(r.onSource(`systemctl is-active ${unit}`).trim()).toBe("active");
         }
-        expect(r.onOld("redis-cli PING").trim()).toBe("PONG");
-        expect(r.fetch("old", "/health")).toBe("OK");
-        expect(r.onOld("cat /home/mastodon/live/public/500.html")).not.toContain("mastodon-migration maintenance page");
-        expect(r.onOld("ls /home/mastodon/live/public")).not.toContain("500.html.pre-migration");
-        // The new server stopped serving; its restored database was kept aside, not dropped.
-        expect(r.onNew("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
-        const dbs = r.psql("new", "postgres", "SELECT datname FROM pg_database");
+        expect(r.onSource("redis-cli PING").trim()).toBe("PONG");
+        expect(r.fetch("source", "/health")).toBe("OK");
+        expect(r.onSource("cat /home/mastodon/live/public/500.html")).not.toContain("mastodon-migration maintenance page");
+        expect(r.onSource("ls /home/mastodon/live/public")).not.toContain("500.html.pre-migration");
+        // The target server stopped serving; its restored database was kept aside, not dropped.
+        expect(r.onTarget("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
+        const dbs = r.psql("target", "postgres", "SELECT datname FROM pg_database");
         expect(dbs).toMatch(/mastodon_production_rolled_back_\d{14}/);
         expect(dbs.split("\n")).not.toContain("mastodon_production");
-        // The old server lives on; a later cutover moves its current state.
-        r.psql("old", "mastodon_production", "INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('after_rollback', NULL, now(), now())");
-        r.baseline = (await import("../../rehearsal/instance/parity")).fingerprint((await import("../../rehearsal/rehearsal")).hostRun("old"));
+        // The source server lives on; a later cutover moves its current state.
+        r.psql("source", "mastodon_production", "INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('after_rollback', NULL, now(), now())");
+        r.baseline = (await import("../../rehearsal/instance/parity")).fingerprint((await import("../../rehearsal/rehearsal")).hostRun("source"));
         await phases(r, "cutover", "complete");
         expectMoved(r);
         console.log(r.timeline());
@@ -115,8 +115,8 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         console.log(r.timeline());
     });
 
-    it("4. the new server's database role has another name, and SSH logs in as a sudo user on both servers", async () => {
-        const r = new Rehearsal({ size: "tiny", targetKind: "existing", newDbRole: "mastodon_app", sshUser: "admin" });
+    it("4. the target server's database role has another name, and SSH logs in as a sudo user on both servers", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", targetDbRole: "mastodon_app", sshUser: "admin" });
         r.setup();
         await phases(r, "prepare", "cutover", "complete");
         expectMoved(r);
@@ -127,9 +127,9 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
             expect((step.inputs.connection as { user: string }).user, step.name).toBe("admin");
             expect(String(step.inputs.create), step.name).toMatch(/^sudo -n bash -c /);
         }
-        expect(r.onNew("cat /home/admin/.ssh/authorized_keys")).not.toContain("mastodon-migration@"); // revoked in complete
-        expect(r.onNew("grep '^DB_USER=' /home/mastodon/live/.env.production").trim()).toBe("DB_USER=mastodon_app");
-        const owners = r.psql("new", "mastodon_production", "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'");
+        expect(r.onTarget("cat /home/admin/.ssh/authorized_keys")).not.toContain("mastodon-migration@"); // revoked in complete
+        expect(r.onTarget("grep '^DB_USER=' /home/mastodon/live/.env.production").trim()).toBe("DB_USER=mastodon_app");
+        const owners = r.psql("target", "mastodon_production", "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'");
         expect(owners).toBe("mastodon_app");
     });
 
@@ -139,47 +139,47 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         await phases(r, "prepare", "cutover", "complete");
         expect(r.events().filter(e => e.name.startsWith("media-"))).toEqual([]);
         expect(r.events().some(e => e.name === "app-search" && e.ok)).toBe(true);
-        expect(r.onNew("grep -c 'tootctl search deploy' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
-        expect(r.onNew("find /home/mastodon/live/public/system -type f 2>/dev/null | wc -l").trim()).toBe("0");
+        expect(r.onTarget("grep -c 'tootctl search deploy' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
+        expect(r.onTarget("find /home/mastodon/live/public/system -type f 2>/dev/null | wc -l").trim()).toBe("0");
         const parity = r.parity();
         const nonMedia = parity.differences.filter(d => !d.startsWith("media"));
         expect(nonMedia, parity.report).toEqual([]);
-        expect(r.fetch("new", "/health")).toBe("OK");
-        expect(r.dnsRecord()).toEqual({ content: NEW_ADDR, ttl: 3600 });
+        expect(r.fetch("target", "/health")).toBe("OK");
+        expect(r.dnsRecord()).toEqual({ content: TARGET_ADDR, ttl: 3600 });
     });
 
-    it("6. a database that already holds tables on the new server is refused (in prepare and at the restore), then renamed aside when allowed", async () => {
+    it("6. a database that already holds tables on the target server is refused (in prepare and at the restore), then renamed aside when allowed", async () => {
         const r = new Rehearsal({ size: "tiny", targetKind: "existing" });
         r.setup();
         const precious = (db: string) => {
-            r.psql("new", "postgres", `CREATE DATABASE ${db} OWNER mastodon`);
-            r.psql("new", db, "CREATE TABLE precious (note text); INSERT INTO precious VALUES ('keep me')");
+            r.psql("target", "postgres", `CREATE DATABASE ${db} OWNER mastodon`);
+            r.psql("target", db, "CREATE TABLE precious (note text); INSERT INTO precious VALUES ('keep me')");
         };
-        // Someone's data on the new server: found by the readiness check, before any downtime.
+        // Someone's data on the target server: found by the readiness check, before any downtime.
         precious("mastodon_production");
         const early = await r.phase("prepare");
         expect(early.ok).toBe(false);
-        expect(early.error).toContain("database mastodon_production on the new server already holds 1 tables");
-        expect(r.fetch("old", "/health")).toBe("OK");
-        // The admin moves it out of the way; a pgbouncer configuration on the old server is copied too.
-        r.psql("new", "postgres", "ALTER DATABASE mastodon_production RENAME TO kept_by_admin");
-        r.onOld("mkdir -p /etc/pgbouncer && echo '\"mastodon\" \"\"' > /etc/pgbouncer/userlist.txt");
+        expect(early.error).toContain("database mastodon_production on the target server already holds 1 tables");
+        expect(r.fetch("source", "/health")).toBe("OK");
+        // The admin moves it out of the way; a pgbouncer configuration on the source server is copied too.
+        r.psql("target", "postgres", "ALTER DATABASE mastodon_production RENAME TO kept_by_admin");
+        r.onSource("mkdir -p /etc/pgbouncer && echo '\"mastodon\" \"\"' > /etc/pgbouncer/userlist.txt");
         await phases(r, "prepare");
-        expect(r.onNew("cat /etc/pgbouncer/userlist.txt")).toContain("mastodon");
+        expect(r.onTarget("cat /etc/pgbouncer/userlist.txt")).toContain("mastodon");
         // Data appears again before the cutover: the restore itself refuses, and DNS never moves.
         precious("mastodon_production");
         const refused = await r.phase("cutover");
         expect(refused.ok).toBe(false);
         expect(refused.error).toContain("already holds 1 tables: refusing to restore over it");
-        expect(r.psql("new", "mastodon_production", "SELECT note FROM precious")).toBe("keep me");
-        expect(r.dnsRecord()?.content).toBe(OLD_ADDR);
+        expect(r.psql("target", "mastodon_production", "SELECT note FROM precious")).toBe("keep me");
+        expect(r.dnsRecord()?.content).toBe(SOURCE_ADDR);
         // Explicitly allowed: the database is renamed aside, not dropped.
         r.opts.config = { dbAllowNonEmptyTarget: "true" };
         await phases(r, "cutover", "complete");
         expectMoved(r);
-        const aside = r.psql("new", "postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_production_before_migration_%'");
+        const aside = r.psql("target", "postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_production_before_migration_%'");
         expect(aside).toMatch(/^mastodon_production_before_migration_\d{14}$/);
-        expect(r.psql("new", aside, "SELECT note FROM precious")).toBe("keep me");
-        expect(r.psql("new", "kept_by_admin", "SELECT note FROM precious")).toBe("keep me");
+        expect(r.psql("target", aside, "SELECT note FROM precious")).toBe("keep me");
+        expect(r.psql("target", "kept_by_admin", "SELECT note FROM precious")).toBe("keep me");
     });
 });

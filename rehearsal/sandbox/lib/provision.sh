@@ -2,7 +2,7 @@
 # Provisions one sandbox host from inside its namespaces (up.sh pipes this into `host.sh <h> bash -s`):
 # creates the PostgreSQL 15 cluster and the Mastodon role, then starts PostgreSQL, Redis, nginx and
 # sshd through the host's stand-in systemctl, like a freshly booted server.
-# Args: <old|new> <database role for the mastodon OS user>
+# Args: <source|target> <database role for the mastodon OS user>
 set -euo pipefail
 host="$1" role="$2"
 cd /
