@@ -4,11 +4,12 @@
  * checkout. Needs root (CI runs as root); traffic stays on 10.213.0.0/24 bridges and loopback.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DEFAULT_DOMAIN,
+  REPO_ROOT,
   SANDBOX_DIR,
   SANDBOX_SRC,
   SOURCE_ADDR,
@@ -225,6 +226,63 @@ describe("rehearsal sandbox (other domain, other database role on target)", { ti
     expect(spawnSync("ip", ["link", "show", "mmig0"]).status).not.toBe(0);
     expect(sandboxRunning()).toBe(false);
     sandboxDown();
+  });
+});
+
+describe("rehearsal sandbox from a clone under /tmp", { timeout: 120_000 }, () => {
+  // A checkout anywhere works: the per-host directories (<clone>/.rehearsal/sandbox/hosts/...) then lie under
+  // /tmp, which each host covers with a mount of its own. The clone holds the COMMITTED files only: commit a
+  // sandbox change before relying on this test. node_modules is linked, not installed (npm ci is slow).
+  let base = "";
+  let clone = "";
+  const env = (): NodeJS.ProcessEnv => {
+    const e = { ...process.env };
+    delete e.REHEARSAL_DIR; // the clone's default sandbox directory, inside the clone
+    return e;
+  };
+  /** Runs TypeScript in the clone (its own rehearsal/sandbox/sandbox.ts), returning the last stdout line. */
+  const inClone = (code: string): string => {
+    const r = spawnSync(join(clone, "node_modules", ".bin", "tsx"), ["-e", code], { cwd: clone, env: env(), encoding: "utf8", timeout: LONG });
+    if (r.status !== 0) throw new Error(`in the clone (exit ${r.status}): ${code}\n${r.stdout}\n${r.stderr}`);
+    return r.stdout.trim().split("\n").pop() ?? "";
+  };
+
+  beforeAll(() => {
+    base = mkdtempSync("/tmp/sbx.");
+    clone = join(base, "repo");
+    const git = spawnSync("git", ["clone", "-q", REPO_ROOT, clone], { encoding: "utf8" });
+    if (git.status !== 0) throw new Error(`git clone failed: ${git.stderr}`);
+    symlinkSync(join(REPO_ROOT, "node_modules"), join(clone, "node_modules"));
+  }, LONG);
+
+  afterAll(() => {
+    if (clone) spawnSync("bash", [join(clone, "rehearsal", "sandbox", "down.sh")], { env: env(), encoding: "utf8" });
+    if (base) rmSync(base, { recursive: true, force: true });
+  }, LONG);
+
+  it("brings the sandbox up from there (hosts answer SSH with the clone's keys) and down again", () => {
+    const { dir, seconds } = JSON.parse(inClone(
+      `import { sandboxUp, SANDBOX_DIR } from "./rehearsal/sandbox/sandbox";
+       const { seconds } = sandboxUp();
+       console.log(JSON.stringify({ dir: SANDBOX_DIR, seconds }));`,
+    )) as { dir: string; seconds: number };
+    console.log(`sandbox up.sh from ${clone} took ${seconds.toFixed(1)} s`);
+    expect(dir).toBe(join(clone, ".rehearsal", "sandbox"));
+    expect(dir.startsWith("/tmp/")).toBe(true);
+    for (const [host, addr] of [["source", SOURCE_ADDR], ["target", TARGET_ADDR]] as const) {
+      const r = spawnSync("ssh", [
+        "-i", join(dir, "keys", "admin_ed25519"),
+        "-o", `UserKnownHostsFile=${join(dir, "keys", "known_hosts")}`,
+        "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+        `root@${addr}`, `hostname; cat /etc/hostname; grep -c mastodon- /etc/hosts; test -e '${clone}' || echo hidden`,
+      ], { encoding: "utf8", timeout: 20_000 });
+      expect(r.status, r.stderr).toBe(0);
+      // Its own /etc/hostname and /etc/hosts (the single-file mounts), and its own /tmp, which hides the clone.
+      expect(r.stdout).toBe(`mastodon-${host}\nmastodon-${host}\n1\nhidden\n`);
+    }
+    inClone(`import { sandboxDown } from "./rehearsal/sandbox/sandbox"; sandboxDown();`);
+    expect(netnsList()).not.toMatch(/mmig-/);
+    expect(spawnSync("ip", ["link", "show", "mmig0"]).status).not.toBe(0);
   });
 });
 

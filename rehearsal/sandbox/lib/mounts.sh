@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # The per-host bind mounts: "<path on the host>|<directory under hosts/<name>/root>|owner|mode".
-# up.sh creates the source directories with these owners; lib/hostinit.sh mounts them.
-# /tmp comes last so that sources under /tmp (a REHEARSAL_DIR there) are resolved before it is covered.
+# up.sh creates the source directories with these owners; lib/hostinit.sh mounts them, reaching the
+# sources through a descriptor of the host's directory (so the order does not matter, wherever it lies).
 # shellcheck disable=SC2034
 HOST_MOUNTS=(
   "/home|home|root:root|0755"
