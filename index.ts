@@ -1,30 +1,35 @@
 /**
- * mastodon-migration: move a running Mastodon instance to a new server, as a reviewed Pulumi plan.
+ * mastodon-migration: move a running Mastodon instance from a source server to a target server, as a
+ * reviewed Pulumi plan.
  *
  *   pulumi config set phase prepare  && pulumi up   # days ahead, no downtime
  *   pulumi config set phase cutover  && pulumi up   # the maintenance window
  *   pulumi config set phase complete && pulumi up   # after DNS has settled
  *
  * Going back from cutover to prepare is a rollback: the cutover steps leave the program and their delete
- * commands put the old server back in service. This file reads like the runbook; each step lives in
- * `components/`, and the shell it runs comes from small pure functions there.
+ * commands put the source server back in service. `phasePlan` (lib/phase.ts) decides which steps a phase
+ * contains; this file reads like the runbook it drives. Each step lives in `components/`, and the bash it
+ * runs in a `.sh` file beside its component.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, MigrationConfig } from "./lib/config";
-import { reached, transitionError, transitionWarning } from "./lib/phase";
-import { connectionOf, Server } from "./lib/step";
+import { loadConfig } from "./lib/config";
+import { MigrationConfig } from "./lib/config-types";
+import { phasePlan, recordFor, transitionError, transitionWarning } from "./lib/phase";
+import { serverOf } from "./lib/server";
+import { StepGroup } from "./lib/step-group";
 import { Preflight } from "./components/preflight";
-import { TargetServer } from "./components/targetServer";
-import { MigrationKey, migrationPeer } from "./components/migrationKey";
-import { Dns } from "./components/dns";
-import { Media } from "./components/media";
-import { ConfigFiles } from "./components/configFiles";
-import { Application } from "./components/application";
+import { Ec2Host } from "./components/ec2-host";
+import { TargetReadiness } from "./components/target-readiness";
+import { MigrationKey } from "./components/migration-key";
+import { ConfigFiles } from "./components/config-files";
 import { Maintenance } from "./components/maintenance";
-import { StopServices } from "./components/stopServices";
-import { Redis } from "./components/redis";
+import { SourceServices } from "./components/source-services";
+import { Media } from "./components/media";
 import { Database } from "./components/database";
+import { Redis } from "./components/redis";
+import { Application } from "./components/application";
 import { Verify } from "./components/verify";
+import { Dns, DnsRecordSpec } from "./components/dns";
 
 /** The phase of the last deployment of this stack, read from its own outputs. */
 async function previousPhase(): Promise<string | undefined> {
@@ -35,11 +40,8 @@ async function previousPhase(): Promise<string | undefined> {
     return details.value as string | undefined;
 }
 
-function oldServer(cfg: MigrationConfig): Server {
-    const s = cfg.source;
-    return { role: "old", connection: connectionOf(s.ssh), shell: { sshUser: s.ssh.user, workDir: s.workDir },
-        mastodonUser: s.mastodonUser, liveDir: s.liveDir, dbRole: s.dbRole };
-}
+/** Resources that exist in this phase (the optional ones are undefined in earlier phases). */
+const present = <T>(...resources: (T | undefined)[]): T[] => resources.filter((r): r is T => r !== undefined);
 
 async function main() {
     // 0. Read and validate the whole stack config, then check the move between phases.
@@ -49,101 +51,121 @@ async function main() {
     if (refused) throw new Error(refused);
     const warning = transitionWarning(previous, cfg.phase);
     if (warning) pulumi.log.warn(warning);
-    const cutover = reached(cfg.phase, "cutover");
-    const complete = cfg.phase === "complete";
-    const old = oldServer(cfg);
+    const plan = phasePlan(cfg.phase, { mediaOnS3: cfg.source.mediaOnS3 });
+    const source = serverOf("source", cfg.source);
 
-    // 1. Survey the old server: LOCAL_DOMAIN, S3/ES settings, versions and sizes.
+    // 1. Survey the source server: LOCAL_DOMAIN, S3/ES settings, versions and sizes.
     const preflight = new Preflight("preflight", {
-        server: old, domain: cfg.domain, dbName: cfg.source.dbName,
-        mediaOnS3: cfg.source.mediaOnS3, elasticsearch: cfg.source.elasticsearch,
+        source,
+        domain: cfg.domain,
+        dbName: cfg.source.dbName,
+        mediaOnS3: cfg.source.mediaOnS3,
+        elasticsearch: cfg.source.elasticsearch,
     });
 
-    // 2. The new server (EC2 or an existing host), checked against the old one.
-    const target = new TargetServer("target", {
-        kind: cfg.target.kind, ssh: cfg.target.ssh, aws: cfg.target.aws,
-        shell: { sshUser: cfg.target.ssh.user, workDir: cfg.target.workDir },
-        mastodonUser: cfg.target.mastodonUser, liveDir: cfg.target.liveDir, dbRole: cfg.target.dbRole,
-        domain: cfg.domain, facts: preflight.facts, mediaOnS3: cfg.source.mediaOnS3,
-        dbName: cfg.source.dbName, allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
+    // 2. The target server: a new EC2 instance, or an existing host; checked against the source's facts.
+    const ec2 = cfg.target.aws && new Ec2Host("target", {
+        ...cfg.target.aws,
+        domain: cfg.domain,
+        facts: preflight.facts,
+        mastodonUser: cfg.target.mastodonUser,
+        dbRole: cfg.target.dbRole,
+        liveDir: cfg.target.liveDir,
     });
-    const neu = target.server;
+    const target = serverOf("target", cfg.target, ec2?.address);
+    const readiness = new TargetReadiness("target", {
+        target,
+        cloudInit: ec2 !== undefined,
+        facts: preflight.facts,
+        mediaOnS3: cfg.source.mediaOnS3,
+        dbName: cfg.source.dbName,
+        allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
+    }, { dependsOn: present<pulumi.Resource>(ec2?.association) });
 
-    // 3. A key of the old server's own, authorized on the new one for the transfers; removed in complete.
-    const peer = migrationPeer({ targetAddress: target.address, targetPort: cfg.target.ssh.port,
-        targetUser: cfg.target.ssh.user, sourceWorkDir: cfg.source.workDir });
-    const key = complete ? undefined : new MigrationKey("migration-key", {
-        source: old, target: neu, targetAddress: target.address, targetPort: cfg.target.ssh.port,
-        targetUser: cfg.target.ssh.user, targetHostKey: cfg.target.ssh.hostKey, domain: cfg.domain,
-        dependsOn: [target.ready],
-    });
-    const keyReady: pulumi.Resource[] = [target.ready, ...(key ? [key.authorize] : [])];
+    // 3. A key of the source server's own, authorized on the target for the transfers; removed in complete.
+    const key = plan.migrationKey
+        ? new MigrationKey("migration-key", { source, target, targetHostKey: cfg.target.ssh.hostKey, domain: cfg.domain }, { dependsOn: [readiness.ready] })
+        : undefined;
+    const transfersReady = present(readiness.ready, key?.authorize);
 
     // 4. Prepare, no downtime: configuration files (.env.production, nginx and TLS, systemd, pgbouncer).
-    const config = new ConfigFiles("config", {
-        source: old, target: neu, peer, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir, dependsOn: keyReady,
-    });
+    const config = new ConfigFiles("config", { source, target, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir }, { dependsOn: transfersReady });
 
-    // 5. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the old server.
-    //    Once complete, these are retained: destroying the stack never revives the old server.
-    const maintenance = cutover ? new Maintenance("maintenance", {
-        server: old, domain: cfg.domain, message: cfg.app.maintenanceMessage,
-        dependsOn: [target.ready, config.env], retainOnDelete: complete,
-    }) : undefined;
-    const stop = maintenance && new StopServices("old-services", {
-        server: old, dependsOn: [maintenance.show], retainOnDelete: complete,
-    });
+    // 5. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server.
+    //    Once complete, these are retained: destroying the stack never revives the source server.
+    const keepDown = { retainOnDelete: plan.keepSourceDown };
+    const maintenance = plan.downtime
+        ? new Maintenance("maintenance", { source, domain: cfg.domain, message: cfg.app.maintenanceMessage }, { ...keepDown, dependsOn: [readiness.ready, config.env] })
+        : undefined;
+    const services = maintenance && new SourceServices("source-services", { source }, { ...keepDown, dependsOn: [maintenance.show] });
 
-    // 6. Media: pre-sync in prepare (repeatable); the final delta pass once the old server is stopped.
+    // 6. Media: pre-sync in prepare (repeatable); the final delta pass once the source is stopped.
     //    Nothing to move when media is in object storage.
-    const media = cfg.source.mediaOnS3 ? undefined : new Media("media", {
-        source: old, target: neu, peer, presyncRun: cfg.media.presyncRun, bwLimitKBps: cfg.media.bwLimitKBps, final: cutover,
-        dependsOn: keyReady, finalAfter: stop ? [stop.stop] : [],
-    });
+    const media = plan.mediaPresync
+        ? new Media("media", {
+              source, target, presyncRun: cfg.media.presyncRun, bwLimitKBps: cfg.media.bwLimitKBps,
+              sourceStopped: plan.mediaFinal ? services?.stop : undefined,
+          }, { dependsOn: transfersReady })
+        : undefined;
 
-    // 7. Database dump and restore, and Redis, while the old server is stopped.
-    const database = stop && new Database("database", {
-        source: old, target: neu, peer, dbName: cfg.source.dbName,
-        jobs: cfg.database.restoreJobs, allowNonEmptyTarget: cfg.database.allowNonEmptyTarget,
-        dependsOn: [stop.stop, ...keyReady], restoreAfter: [target.ready],
-    });
-    const redis = stop && new Redis("redis", { source: old, target: neu, peer, dependsOn: [stop.stop, config.env, ...keyReady] });
+    // 7. Database dump and restore, and Redis, while the source is stopped.
+    const database = services && new Database("database", {
+        source, target, dbName: cfg.source.dbName, jobs: cfg.database.restoreJobs,
+        allowNonEmptyTarget: cfg.database.allowNonEmptyTarget, targetReady: readiness.ready,
+    }, { dependsOn: [services.stop, ...transfersReady] });
+    const redis = services && new Redis("redis", { source, target }, { dependsOn: [services.stop, config.env, ...transfersReady] });
 
-    // 8. The application on the new server: assets in prepare; start, health, feeds in cutover.
+    // 8. The application on the target: assets in prepare; start, health, feeds in cutover.
     const app = new Application("app", {
-        server: neu, domain: cfg.domain, start: cutover, elasticsearch: cfg.source.elasticsearch,
+        target, domain: cfg.domain, elasticsearch: cfg.source.elasticsearch,
         feedsConcurrency: cfg.app.feedsConcurrency, healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
-        dependsOn: [config.env],
-        startAfter: [database?.restore, media?.final, redis?.copy, config.nginx, config.units, config.pgbouncer]
-            .filter((r): r is NonNullable<typeof r> => r !== undefined),
-    });
+        dataInPlace: plan.startTarget
+            ? present(database?.restore, media?.final, redis?.copy, config.nginx, config.units, config.pgbouncer)
+            : undefined,
+    }, { dependsOn: [config.env] });
 
     // 9. Verify: row counts and media identical on both servers, before DNS moves.
     const verify = database && new Verify("verify", {
-        source: old, target: neu, peer, dbName: cfg.source.dbName, mediaOnS3: cfg.source.mediaOnS3,
-        dependsOn: [database.restore, ...(media?.final ? [media.final] : []), ...keyReady],
-    });
+        source, target, dbName: cfg.source.dbName, mediaOnS3: cfg.source.mediaOnS3,
+    }, { dependsOn: present(database.restore, media?.final, ...transfersReady) });
 
-    // 10. DNS: TTL lowered in prepare, pointed at the new server once healthy and verified, TTL restored in complete.
+    // 10. DNS: TTL lowered in prepare, pointed at the target once healthy and verified, TTL restored in complete.
     const dns = cfg.dns && new Dns("dns", {
-        dns: cfg.dns, phase: cfg.phase,
-        oldIpv4: cfg.source.publicIp, oldIpv6: cfg.source.publicIpv6,
-        newIpv4: target.address, newIpv6: cfg.target.publicIpv6 ?? target.ipv6,
-        dependsOn: app.health && verify ? [app.health, verify.check] : [],
-    });
+        zoneId: cfg.dns.zoneId,
+        name: cfg.dns.name,
+        proxied: cfg.dns.proxied,
+        records: dnsRecords(cfg, target.address, ec2?.ipv6),
+    }, { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] });
 
     // Stack outputs.
-    const stepDurations = pulumi.all([preflight.durations, target.durations, key?.durations ?? {}, media?.durations ?? {}, config.durations,
-        maintenance?.durations ?? {}, stop?.durations ?? {}, database?.durations ?? {}, redis?.durations ?? {},
-        app.durations, verify?.durations ?? {}]).apply(parts => Object.assign({}, ...parts) as Record<string, number>);
+    const groups = present<StepGroup>(preflight, readiness, key, config, maintenance, services, media, database, redis, app, verify);
     return {
         phase: cfg.phase,
         domain: cfg.domain,
         targetAddress: target.address,
         dns: dns ? dns.state : "disabled (dnsEnabled is false)",
         verification: verify ? verify.report : "runs in the cutover phase",
-        stepDurations,
+        stepDurations: pulumi.all(groups.map(g => g.durations)).apply(parts => Object.assign({}, ...parts) as Record<string, number>),
     };
+}
+
+/** The A record, and the AAAA record when one is adopted, with what they say in this phase. */
+function dnsRecords(cfg: MigrationConfig, targetIpv4: pulumi.Output<string>, ec2Ipv6?: pulumi.Output<string | undefined>): DnsRecordSpec[] {
+    const dns = cfg.dns!;
+    const record = (suffix: string, type: "A" | "AAAA", recordId: string, sourceAddress: pulumi.Input<string>, targetAddress: pulumi.Input<string>) => {
+        const { content, ttl } = recordFor<pulumi.Input<string>>(cfg.phase, dns, sourceAddress, targetAddress);
+        return { suffix, type, recordId, content, ttl };
+    };
+    const records = [record("a", "A", dns.recordId, cfg.source.publicIp, targetIpv4)];
+    const targetIpv6 = cfg.target.publicIpv6 ?? ec2Ipv6;
+    if (dns.aaaaRecordId && cfg.source.publicIpv6 && targetIpv6) {
+        const ipv6 = pulumi.output(targetIpv6).apply(v => {
+            if (!v) throw new Error("cloudflareAaaaRecordId is set but the target server has no IPv6 address");
+            return v;
+        });
+        records.push(record("aaaa", "AAAA", dns.aaaaRecordId, cfg.source.publicIpv6, ipv6));
+    }
+    return records;
 }
 
 export = main;

@@ -1,7 +1,8 @@
 /**
- * Phase rules: which steps a phase contains, and which moves between phases `pulumi up` may carry out.
+ * Phase rules: which steps a phase contains (`phasePlan`, which `index.ts` follows), where DNS points in it
+ * (`recordFor`), and which moves between phases `pulumi up` may carry out.
  */
-import { Phase, PHASES } from "./config";
+import { Phase, PHASES } from "./config-keys";
 
 /** True when `phase` is `since` or a later phase. */
 export function reached(phase: Phase, since: Phase): boolean {
@@ -34,4 +35,43 @@ export function transitionWarning(previous: string | undefined, next: Phase): st
             "address for up to the normal TTL, and the media copy happens entirely inside the downtime.";
     }
     return undefined;
+}
+
+/** What one phase of the move contains. */
+export interface PhasePlan {
+    /** The migration key exists (prepare, cutover); it is removed in complete. */
+    migrationKey: boolean;
+    /** The downtime steps: maintenance page, stop, database, Redis, final media pass, start, verify (cutover, complete). */
+    downtime: boolean;
+    /** The steps that took the source server down are kept on destroy, so it never comes back (complete). */
+    keepSourceDown: boolean;
+    /** Media pre-sync while the source is live (media on local disk only). */
+    mediaPresync: boolean;
+    /** The final media pass once the source is stopped. */
+    mediaFinal: boolean;
+    /** Mastodon started, checked and feeds built on the target. */
+    startTarget: boolean;
+    /** DNS waits for the health check and the verification (it points at the target). */
+    dnsWaitsForVerification: boolean;
+}
+
+/** The steps a phase contains. */
+export function phasePlan(phase: Phase, opts: { mediaOnS3: boolean }): PhasePlan {
+    const downtime = reached(phase, "cutover");
+    return {
+        migrationKey: phase !== "complete",
+        downtime,
+        keepSourceDown: phase === "complete",
+        mediaPresync: !opts.mediaOnS3,
+        mediaFinal: !opts.mediaOnS3 && downtime,
+        startTarget: downtime,
+        dnsWaitsForVerification: downtime,
+    };
+}
+
+/** A DNS record's content and TTL in a phase: the source's address until the cutover, then the target's. */
+export function recordFor<T>(phase: Phase, dns: { lowTtl: number; normalTtl: number; proxied: boolean }, sourceContent: T, targetContent: T): { content: T; ttl: number } {
+    const content = phase === "prepare" ? sourceContent : targetContent;
+    const ttl = dns.proxied ? 1 : phase === "complete" ? dns.normalTtl : dns.lowTtl;
+    return { content, ttl };
 }

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { CONFIG_KEYS, PROJECT } from "../lib/config";
+import { CONFIG_KEYS, PROJECT } from "../lib/config-keys";
 
 const config: Record<string, unknown> = {};
 for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, { type: string; description: string; default?: unknown; secret?: boolean }][]) {

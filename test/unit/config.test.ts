@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../lib/config";
+import { ConfigError, parseConfig } from "../../lib/config-parse";
 import { awsOverrides, baseConfig, runProgram } from "./harness";
 
 const secrets = new Set(["sourceSshKey", "targetSshKey"]);

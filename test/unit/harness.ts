@@ -3,7 +3,7 @@
  * type, inputs (secrets still marked) and its direct `dependsOn`, in registration order.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT } from "../../lib/config";
+import { PROJECT } from "../../lib/config-keys";
 
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 
@@ -49,10 +49,10 @@ export const awsOverrides = {
     adminCidrs: JSON.stringify(["198.51.100.7/32", "203.0.113.10/32"]),
 };
 
-/** What the fake old server prints: the facts line, a public key, a dump checksum, a verification line. */
+/** What the fake source server prints: the facts line, a public key, a dump checksum, a verification line. */
 function fakeStdout(name: string): string {
-    if (name.endsWith("preflight-old-server")) {
-        return 'FACTS {"mastodonVersion":"v4.5.2","pgMajor":15,"collate":"C.UTF-8","dbBytes":1000,"mediaBytes":2000,"redisPort":6379}\nmastodon-migration step=preflight-old-server seconds=1';
+    if (name.endsWith("preflight-source")) {
+        return 'FACTS {"mastodonVersion":"v4.5.2","pgMajor":15,"collate":"C.UTF-8","dbBytes":1000,"mediaBytes":2000,"redisPort":6379}\nmastodon-migration step=preflight-source seconds=1';
     }
     if (name.endsWith("-generate")) return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey mastodon-migration@social.example.org";
     if (name.endsWith("-dump")) return `DUMP_SHA256=${"a".repeat(64)}\nmastodon-migration step=${name} seconds=3`;

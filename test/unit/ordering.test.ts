@@ -6,10 +6,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { baseConfig, ProgramRun, runProgram } from "./harness";
 
 const EDGES: [string, string, string][] = [
-    ["maintenance page before Mastodon is stopped", "old-services-stop", "maintenance-page"],
-    ["Mastodon stopped before the final media pass", "media-final", "old-services-stop"],
-    ["Mastodon stopped before the dump", "database-dump", "old-services-stop"],
-    ["Mastodon stopped before Redis is saved", "redis-copy", "old-services-stop"],
+    ["maintenance page before Mastodon is stopped", "source-services-stop", "maintenance-page"],
+    ["Mastodon stopped before the final media pass", "media-final", "source-services-stop"],
+    ["Mastodon stopped before the dump", "database-dump", "source-services-stop"],
+    ["Mastodon stopped before Redis is saved", "redis-copy", "source-services-stop"],
     ["transfer after the dump", "database-transfer", "database-dump"],
     ["restore after the dump", "database-restore", "database-dump"],
     ["restore after the transfer", "database-restore", "database-transfer"],
@@ -28,7 +28,7 @@ const EDGES: [string, string, string][] = [
     ["transfers only with the migration key", "media-presync", "migration-key-authorize"],
     ["dump transfer only with the migration key", "database-dump", "migration-key-authorize"],
     ["key authorized after it is generated", "migration-key-authorize", "migration-key-generate"],
-    ["key generated on a checked new server", "migration-key-generate", "target-ready"],
+    ["key generated on a checked target server", "migration-key-generate", "target-ready"],
     ["precompile after .env.production", "app-precompile", "config-env"],
     ["Redis copy after .env.production (its port and password)", "redis-copy", "config-env"],
 ];

@@ -1,22 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { recordFor } from "../../components/dns";
+import { recordFor } from "../../lib/phase";
 import { awsOverrides, baseConfig, runProgram } from "./harness";
 
-const commands = (names: string[]) => names.filter(n => !["preflight", "target", "migration-key", "config", "maintenance", "old-services", "media", "database", "redis", "app", "verify", "dns"].includes(n));
-const CUTOVER_ONLY = ["maintenance-page", "old-services-stop", "database-dump", "database-transfer", "database-restore",
+const commands = (names: string[]) => names.filter(n => !["preflight", "target", "migration-key", "config", "maintenance", "source-services", "media", "database", "redis", "app", "verify", "dns"].includes(n));
+const CUTOVER_ONLY = ["maintenance-page", "source-services-stop", "database-dump", "database-transfer", "database-restore",
     "redis-copy", "media-final", "app-start", "app-health", "app-feeds", "verify-counts"];
 
 describe("phases", () => {
     it("prepare declares the preparation steps and nothing of the cutover", async () => {
         const run = await runProgram(baseConfig({ phase: "prepare" }));
         expect(run.error).toBeUndefined();
-        expect(commands(run.names())).toEqual(expect.arrayContaining(["preflight-old-server", "target-ready", "migration-key-generate",
+        expect(commands(run.names())).toEqual(expect.arrayContaining(["preflight-source", "target-ready", "migration-key-generate",
             "migration-key-authorize", "config-env", "config-nginx", "config-systemd", "config-pgbouncer", "media-presync", "app-precompile", "dns-a"]));
         for (const step of CUTOVER_ONLY) expect(run.names()).not.toContain(step);
         expect(run.byName("dns-a").inputs).toMatchObject({ content: "203.0.113.10", ttl: 300, type: "A", name: "social.example.org" });
     });
 
-    it("cutover adds every downtime step and points DNS at the new server", async () => {
+    it("cutover adds every downtime step and points DNS at the target server", async () => {
         const run = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
         expect(run.error).toBeUndefined();
         for (const step of CUTOVER_ONLY) expect(run.names()).toContain(step);
@@ -24,25 +24,25 @@ describe("phases", () => {
         expect(run.outputs?.verification).toMatchObject({ identical: true });
     });
 
-    it("the steps that take the old server down have a delete that puts it back (rollback)", async () => {
+    it("the steps that take the source server down have a delete that puts it back (rollback)", async () => {
         const run = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
         const del = (n: string) => String(run.byName(n).inputs.delete ?? "");
         expect(del("maintenance-page")).toContain("original page restored");
-        expect(del("old-services-stop")).toContain('systemctl start "${units[@]}"');
+        expect(del("source-services-stop")).toContain('systemctl start "${units[@]}"');
         expect(del("redis-copy")).toContain("systemctl start redis-server");
         expect(del("app-start")).toContain('systemctl disable --now "${unit_list[@]}"');
         expect(del("database-restore")).toContain("_rolled_back_");
         expect(del("database-restore")).not.toMatch(/DROP DATABASE/);
     });
 
-    it("complete removes the migration key, restores the TTL and retains the old server's shutdown", async () => {
+    it("complete removes the migration key, restores the TTL and retains the source server's shutdown", async () => {
         const run = await runProgram(baseConfig({ phase: "complete" }), { previousPhase: "cutover" });
         expect(run.error).toBeUndefined();
         expect(run.names()).not.toContain("migration-key-generate");
         expect(run.names()).not.toContain("migration-key-authorize");
         expect(run.byName("dns-a").inputs).toMatchObject({ content: "198.51.100.20", ttl: 3600 });
         expect(run.byName("maintenance-page").retainOnDelete).toBe(true);
-        expect(run.byName("old-services-stop").retainOnDelete).toBe(true);
+        expect(run.byName("source-services-stop").retainOnDelete).toBe(true);
         for (const step of CUTOVER_ONLY) expect(run.names()).toContain(step);
     });
 

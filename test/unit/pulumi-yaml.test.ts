@@ -3,7 +3,8 @@ import { join } from "node:path";
 import Ajv from "ajv/dist/2020";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, parseConfig, PROJECT } from "../../lib/config";
+import { CONFIG_KEYS, PROJECT } from "../../lib/config-keys";
+import { parseConfig } from "../../lib/config-parse";
 
 const root = join(__dirname, "..", "..");
 const project = YAML.parse(readFileSync(join(root, "Pulumi.yaml"), "utf8"));

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS } from "../../lib/config";
+import { CONFIG_KEYS } from "../../lib/config-keys";
 
 const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
 const ci = readFileSync(join(__dirname, "..", "..", ".ci", "run"), "utf8");

@@ -39,7 +39,7 @@ describe("secrets", () => {
         expect(run.resources.some(r => r.type === "command:remote:CopyToRemote")).toBe(false);
     });
 
-    it("the migration key's private half never leaves the old server: only the public key is printed", async () => {
+    it("the migration key's private half never leaves the source server: only the public key is printed", async () => {
         const run = await runProgram(baseConfig());
         const create = String(run.byName("migration-key-generate").inputs.create);
         expect(create).toContain('cat "$KEY.pub"');

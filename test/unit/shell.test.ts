@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseDuration, q, stepScript } from "../../lib/shell";
+import { parseDuration, q, renderStep } from "../../lib/step-script";
 
 describe("step preamble", () => {
     it("reads the duration a step prints last, and nothing else", () => {
@@ -16,7 +16,12 @@ describe("step preamble", () => {
 
     it("a real step run ends with a marker that parseDuration reads, and q() quotes what bash would split", () => {
         const work = mkdtempSync(join(tmpdir(), "mm-step-"));
-        const script = stepScript("unit-check", { sshUser: "root", workDir: work }, `printf '%s\\n' ${q("it's a 'quoted' value")}`);
+        const script = renderStep({
+            name: "unit-check",
+            workDir: work,
+            script: { file: join(__dirname, "..", "fixtures", "steps", "print.sh"), vars: { VALUE: "it's a 'quoted' value" } },
+        });
+        expect(script).toContain(`VALUE=${q("it's a 'quoted' value")}`);
         const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
         expect(r.status).toBe(0);
         expect(r.stdout.split("\n")[0]).toBe("it's a 'quoted' value");

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
-import { cloudInitUserData } from "../../components/targetServer";
+import { cloudInitUserData } from "../../components/ec2-host";
 import { awsOverrides, baseConfig, runProgram } from "./harness";
 
 /** The script inside `bash -c '<script>'` (optionally behind `sudo -n`). */

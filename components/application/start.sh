@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Start Mastodon on the target: daemon-reload, Redis, pgbouncer when configured, every mastodon-* unit
+# enabled and started, nginx restarted.
+# inputs:
+read -r -a unit_list <<<"$(mastodon_units)"
+systemctl daemon-reload
+systemctl start redis-server 9>&-
+if [ -f /etc/pgbouncer/pgbouncer.ini ]; then systemctl enable --now pgbouncer 9>&-; fi
+log "starting ${unit_list[*]}"
+systemctl enable --now "${unit_list[@]}" 9>&-
+systemctl restart nginx 9>&-
+log "Mastodon started on the target server"

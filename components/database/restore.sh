@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# createdb -T template0 and pg_restore -n public --no-owner --role=ROLE with parallel jobs on the target,
+# into DB_migrating, renamed to DB only once complete (a restore cut off half-way is simply redone). An
+# existing DB with tables is refused, or renamed aside with ALLOW_NON_EMPTY=true; never dropped.
+# inputs: DB ROLE JOBS DUMP SHA ALLOW_NON_EMPTY
+STAGING="${DB}_migrating"
+MARKER="$WORK/db/$DB.restored"
+[ "$(sha256sum "$DUMP" | cut -d' ' -f1)" = "$SHA" ] || die "$DUMP on the target server does not match the dump's checksum"
+if db_exists "$DB"; then
+  if [ "$(cat "$MARKER" 2>/dev/null)" = "$SHA" ]; then
+    log "$DB was already restored from this dump"
+    exit 0
+  fi
+  n=$(db_tables "$DB")
+  if [ "$n" -gt 0 ] && [ "$ALLOW_NON_EMPTY" = true ]; then
+    aside="${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
+    log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
+    psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+  elif [ "$n" -gt 0 ]; then
+    die "database $DB on the target server already holds $n tables: refusing to restore over it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
+  else
+    log "dropping the empty database $DB (no tables) before the restore"
+    psql_admin -c "DROP DATABASE \"$DB\""
+  fi
+fi
+# A staging database left by an interrupted run is ours: start it again.
+psql_admin -c "DROP DATABASE IF EXISTS \"$STAGING\""
+as_user postgres createdb -T template0 -O "$ROLE" "$STAGING"
+log "pg_restore -j $JOBS into $STAGING as role $ROLE"
+heartbeat "psql_admin -c \"SELECT pg_size_pretty(pg_database_size('$STAGING'))\""
+as_user postgres pg_restore --exit-on-error -j "$JOBS" -n public --no-owner --role="$ROLE" -d "$STAGING" "$DUMP"
+psql_admin -c "ALTER DATABASE \"$STAGING\" RENAME TO \"$DB\""
+printf '%s\n' "$SHA" >"$MARKER.tmp" && mv "$MARKER.tmp" "$MARKER"
+log "restored $DB: $(db_tables "$DB") tables, $(psql_admin -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"

@@ -1,0 +1,130 @@
+/**
+ * An EC2 instance for an aws target: a pinned AMI (or an Ubuntu 24.04 lookup that can never replace a running
+ * instance), an Elastic IP with a separate association, security-group rules (SSH from the admin CIDRs only,
+ * HTTP and HTTPS from anywhere), an encrypted root volume sized in config, and cloud-init that installs the
+ * install guide's prerequisites and checks out the SAME Mastodon version as the source server
+ * (`ec2-host/prerequisites.sh`). The instance and its address are protected: they hold the instance once
+ * the move is done.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { SourceFacts } from "../lib/facts";
+import { scriptsIn, standaloneScript } from "../lib/step-script";
+
+const script = scriptsIn(__dirname, "ec2-host");
+
+export interface Ec2HostArgs {
+    /** The instance's domain, for tags and descriptions. */
+    domain: string;
+    /** EC2 instance type. */
+    instanceType: string;
+    /** Pinned AMI id; undefined = the newest Ubuntu 24.04 at creation, never a replacement later. */
+    ami?: string;
+    /** Root volume size in GiB. */
+    rootVolumeGb: number;
+    /** Subnet; undefined = the default VPC. */
+    subnetId?: string;
+    /** CIDRs allowed to SSH (the admin and the source server, which pushes the data). */
+    adminCidrs: string[];
+    /** Public SSH key installed as the EC2 key pair. */
+    publicKey: string;
+    /** Facts read from the source server: the Mastodon version to check out. */
+    facts: pulumi.Input<SourceFacts>;
+    /** Unix user that will run Mastodon. */
+    mastodonUser: string;
+    /** PostgreSQL role to create. */
+    dbRole: string;
+    /** Where to check Mastodon out. */
+    liveDir: string;
+}
+
+/** Ubuntu 24.04 (noble) amd64 images published by Canonical. */
+export const UBUNTU_2404 = { owner: "099720109477", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*" };
+
+/** cloud-init user data that runs `ec2-host/prerequisites.sh` once. */
+export function cloudInitUserData(a: { version: string; mastodonUser: string; dbRole: string; liveDir: string }): string {
+    const prerequisites = standaloneScript(script("prerequisites.sh", { VERSION: a.version, MUSER: a.mastodonUser, ROLE: a.dbRole, LIVE: a.liveDir }));
+    return [
+        "#cloud-config",
+        "disable_root: false",
+        "write_files:",
+        "  - path: /usr/local/sbin/mastodon-prerequisites",
+        '    permissions: "0700"',
+        "    encoding: b64",
+        `    content: ${Buffer.from(prerequisites).toString("base64")}`,
+        "runcmd:",
+        "  - [/usr/local/sbin/mastodon-prerequisites]",
+        "",
+    ].join("\n");
+}
+
+export class Ec2Host extends pulumi.ComponentResource {
+    /** The instance's public IPv4 (the Elastic IP). */
+    readonly address: pulumi.Output<string>;
+    /** The instance's IPv6, when its subnet gives it one. */
+    readonly ipv6: pulumi.Output<string | undefined>;
+    readonly instance: aws.ec2.Instance;
+    /** The Elastic IP's association: SSH to `address` works once it exists. */
+    readonly association: aws.ec2.EipAssociation;
+
+    constructor(name: string, args: Ec2HostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mastodon-migration:index:Ec2Host", name, {}, opts);
+        const parent = { parent: this };
+        const tags = { Name: `${args.domain} (mastodon-migration)`, "mastodon-migration": args.domain };
+        const vpcId = args.subnetId
+            ? aws.ec2.getSubnetOutput({ id: args.subnetId }, parent).vpcId
+            : aws.ec2.getVpcOutput({ default: true }, parent).id;
+        const group = new aws.ec2.SecurityGroup(
+            `${name}-sg`,
+            { vpcId, description: `Mastodon ${args.domain}: SSH from admin CIDRs, HTTP(S) from anywhere`, tags },
+            parent,
+        );
+        const rule = (suffix: string, r: Omit<aws.vpc.SecurityGroupIngressRuleArgs, "securityGroupId">) =>
+            new aws.vpc.SecurityGroupIngressRule(`${name}-${suffix}`, { securityGroupId: group.id, ...r }, parent);
+        args.adminCidrs.forEach((cidr, i) =>
+            rule(`ssh-${i}`, { cidrIpv4: cidr, ipProtocol: "tcp", fromPort: 22, toPort: 22, description: "SSH (admin, source server)" }),
+        );
+        for (const [port, label] of [
+            [80, "http"],
+            [443, "https"],
+        ] as const) {
+            rule(label, { cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: port, toPort: port });
+            rule(`${label}-v6`, { cidrIpv6: "::/0", ipProtocol: "tcp", fromPort: port, toPort: port });
+        }
+        new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: group.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" }, parent);
+        const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.publicKey, tags }, parent);
+        const ami =
+            args.ami ??
+            aws.ec2.getAmiOutput({ mostRecent: true, owners: [UBUNTU_2404.owner], filters: [{ name: "name", values: [UBUNTU_2404.name] }] }, parent)
+                .id;
+        const userData = pulumi
+            .output(args.facts)
+            .apply(f => cloudInitUserData({ version: f.mastodonVersion, mastodonUser: args.mastodonUser, dbRole: args.dbRole, liveDir: args.liveDir }));
+        this.instance = new aws.ec2.Instance(
+            `${name}-instance`,
+            {
+                ami,
+                instanceType: args.instanceType,
+                subnetId: args.subnetId,
+                vpcSecurityGroupIds: [group.id],
+                keyName: keyPair.keyName,
+                userData,
+                rootBlockDevice: { volumeSize: args.rootVolumeGb, volumeType: "gp3", encrypted: true },
+                metadataOptions: { httpTokens: "required" },
+                tags,
+            },
+            {
+                ...parent,
+                // The server holds the instance once the move is done: never deleted by accident.
+                protect: true,
+                // A newer AMI from the lookup, or a changed version in the user data, must never replace the server.
+                ignoreChanges: args.ami ? ["userData"] : ["ami", "userData"],
+            },
+        );
+        const eip = new aws.ec2.Eip(`${name}-eip`, { domain: "vpc", tags }, { ...parent, protect: true });
+        this.association = new aws.ec2.EipAssociation(`${name}-eip-association`, { instanceId: this.instance.id, allocationId: eip.allocationId }, parent);
+        this.address = eip.publicIp;
+        this.ipv6 = this.instance.ipv6Addresses.apply(a => a?.[0]);
+        this.registerOutputs({ address: this.address, ipv6: this.ipv6, instanceId: this.instance.id });
+    }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Verification before DNS moves: the exact row count of every table and materialized view, and the number
+# and total size of media files, read on both servers and compared. Prints one VERIFY line; any mismatch
+# fails the step, so the DNS cutover (which depends on it) never happens.
+# inputs: DB SOURCE_LIVE TARGET_LIVE MEDIA_ON_S3
+SOURCE_COUNTS="$WORK/verify-source.txt"
+TARGET_COUNTS="$WORK/verify-target.txt"
+
+# counts LIVE: `table <name> <rows>`, `matview <name> <rows>`, `media_files N`, `media_bytes N`, sorted.
+counts() {
+  local media="$1/public/system"
+  (cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -qAt -F ' ' -d "$DB") <<'SQL' | sort
+SELECT format('SELECT %L, %L, count(*) FROM public.%I', kind, name, name) FROM (
+  SELECT 'table' AS kind, tablename AS name FROM pg_tables WHERE schemaname = 'public'
+  UNION ALL SELECT 'matview', matviewname FROM pg_matviews WHERE schemaname = 'public') AS relations
+\gexec
+SQL
+  if [ "$MEDIA_ON_S3" = false ] && [ -d "$media" ]; then
+    find "$media" -type f -printf '%s\n' | awk '{ n++; b += $1 } END { printf "media_files %d\nmedia_bytes %d\n", n, b }'
+  else
+    printf 'media_files 0\nmedia_bytes 0\n'
+  fi
+}
+target_counts() { counts "$TARGET_LIVE"; }
+
+counts "$SOURCE_LIVE" >"$SOURCE_COUNTS"
+on_peer target_counts DB TARGET_LIVE MEDIA_ON_S3 >"$TARGET_COUNTS"
+tables=$(grep -c '^table ' "$SOURCE_COUNTS" || true)
+rows=$(awk '$1 == "table" { r += $3 } END { print r + 0 }' "$SOURCE_COUNTS")
+files=$(awk '$1 == "media_files" { print $2 }' "$SOURCE_COUNTS")
+bytes=$(awk '$1 == "media_bytes" { print $2 }' "$SOURCE_COUNTS")
+mismatches=$(diff "$SOURCE_COUNTS" "$TARGET_COUNTS" | sed -n 's/^< \(.*\)/source: \1/p; s/^> \(.*\)/target: \1/p' | head -n 50 |
+  awk 'BEGIN { ORS = "" } { gsub(/"/, ""); printf "%s\"%s\"", (NR > 1 ? "," : ""), $0 }')
+identical=true
+[ -z "$mismatches" ] || identical=false
+printf 'VERIFY {"identical":%s,"tables":%d,"rows":%d,"mediaFiles":%d,"mediaBytes":%d,"mismatches":[%s]}\n' \
+  "$identical" "$tables" "$rows" "${files:-0}" "${bytes:-0}" "$mismatches"
+[ "$identical" = true ] || die "the target server differs from the source server (see VERIFY above): DNS is not moved"
+log "$tables tables, $rows rows, $files media files ($bytes bytes): identical on both servers"

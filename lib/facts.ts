@@ -1,0 +1,15 @@
+/** What the source server's preflight reports (no secrets); the target's readiness check compares against it. */
+export interface SourceFacts {
+    /** `git describe --tags` of the source checkout: the version the target must run. */
+    mastodonVersion: string;
+    /** PostgreSQL major version on the source; the target's must be the same or newer. */
+    pgMajor: number;
+    /** Collation of the database. */
+    collate: string;
+    /** Size of the database in bytes. */
+    dbBytes: number;
+    /** Size of `public/system` in bytes (0 with media on S3). */
+    mediaBytes: number;
+    /** Redis port from `.env.production`. */
+    redisPort: number;
+}

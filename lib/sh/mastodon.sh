@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Helpers about a Mastodon install. Each takes the live directory (the checkout) as its first argument,
+# so one definition serves both servers (on_peer ships them to the other one).
+
+# env_value LIVE KEY: a non-secret value of .env.production (LOCAL_DOMAIN, S3_ENABLED, ...); never the file.
+env_value() { sed -n "s/^$2=//p" "$1/.env.production" | tail -n 1 | tr -d "\"'"; }
+
+# redis_cli LIVE ARGS...: redis-cli with the port and password of that .env.production (the password goes
+# through REDISCLI_AUTH, never on a command line or in the log).
+redis_cli() {
+  local live=$1 port password
+  shift
+  port=$(env_value "$live" REDIS_PORT 2>/dev/null) || true
+  password=$(env_value "$live" REDIS_PASSWORD 2>/dev/null) || true
+  REDISCLI_AUTH="${password:-}" redis-cli -p "${port:-6379}" "$@"
+}
+
+# mastodon_units: the units to run: every mastodon-* unit file; a streaming template (mastodon-streaming@)
+# only when there is no plain streaming unit.
+mastodon_units() {
+  local f name units=()
+  for f in /etc/systemd/system/mastodon-*.service; do
+    [ -e "$f" ] || continue
+    name=$(basename "$f" .service)
+    case "$name" in
+      *@) [ -e "/etc/systemd/system/${name%@}.service" ] || units+=("${name}4000") ;;
+      *) units+=("$name") ;;
+    esac
+  done
+  [ ${#units[@]} -gt 0 ] || die "no mastodon-*.service unit on $(hostname)"
+  echo "${units[@]}"
+}
+
+# as_mastodon USER LIVE COMMAND...: run a Rails/tootctl command as Mastodon runs it: as its user, in the
+# live directory, with RAILS_ENV=production.
+as_mastodon() {
+  local user=$1 live=$2
+  shift 2
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  as_user "$user" bash -c 'cd "$1" && shift && RAILS_ENV=production exec "$@"' _ "$live" "$@"
+}
