@@ -151,7 +151,7 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         r.check(!targetHost, `targetHost must be empty when targetKind is aws (the Elastic IP is used): pulumi config rm targetHost`);
     }
     r.check(!(targetKind === "existing" && targetHost && targetHost === sourceHost),
-        `targetHost equals sourceHost (${targetHost}): the new server must be another machine: ${set("targetHost", "198.51.100.20")}`);
+        `targetHost equals sourceHost (${targetHost}): the target server must be another machine: ${set("targetHost", "198.51.100.20")}`);
 
     for (const key of ["sourceSshUser", "targetSshUser", "sourceMastodonUser", "targetMastodonUser"] as const) {
         const v = r.string(key);
@@ -178,10 +178,10 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     let aws: AwsTargetConfig | undefined;
     if (targetKind === "aws") {
         const adminCidrs = r.stringArray("adminCidrs", "198.51.100.7/32");
-        r.check(adminCidrs.length > 0, `adminCidrs is required when targetKind is aws (SSH is open to these only; include the old server's address): pulumi config set --path 'adminCidrs[0]' 198.51.100.7/32`);
+        r.check(adminCidrs.length > 0, `adminCidrs is required when targetKind is aws (SSH is open to these only; include the source server's address): pulumi config set --path 'adminCidrs[0]' 198.51.100.7/32`);
         for (const c of adminCidrs) {
             r.check(CIDR4.test(c), `adminCidrs entry ${JSON.stringify(c)} is not an IPv4 CIDR like 198.51.100.7/32`);
-            r.check(c !== "0.0.0.0/0", `adminCidrs must not open SSH to the world (0.0.0.0/0): list the admin and old-server addresses`);
+            r.check(c !== "0.0.0.0/0", `adminCidrs must not open SSH to the world (0.0.0.0/0): list the admin and source-server addresses`);
         }
         const ami = r.string("awsAmi");
         r.check(!ami || /^ami-[0-9a-f]{8,17}$/.test(ami), `awsAmi must be an AMI id like ami-0123456789abcdef0, got ${JSON.stringify(ami)}: ${set("awsAmi", "ami-0123456789abcdef0")}`);

@@ -18,7 +18,7 @@ export function transitionError(previous: string | undefined, next: Phase): stri
         return `the last deployment reports an unknown phase ${JSON.stringify(previous)}; refusing to guess. Inspect the stack with pulumi stack output.`;
     }
     if (previous === "complete" && next !== "complete") {
-        return `phase ${next} refused: this stack completed the move (the old server is retired and DNS points to the new one). ` +
+        return `phase ${next} refused: this stack completed the move (the source server is retired and DNS points to the target). ` +
             `Going back is a new migration: create a new stack with the roles swapped. To keep going: pulumi config set phase complete`;
     }
     if (next === "complete" && previous !== "cutover" && previous !== "complete") {
@@ -31,7 +31,7 @@ export function transitionError(previous: string | undefined, next: Phase): stri
 /** A warning for moves that are allowed but unwise. */
 export function transitionWarning(previous: string | undefined, next: Phase): string | undefined {
     if (next === "cutover" && previous === undefined) {
-        return "cutover without a prior prepare: the DNS TTL was not lowered ahead of time, so resolvers may keep the old " +
+        return "cutover without a prior prepare: the DNS TTL was not lowered ahead of time, so resolvers may keep the source server's " +
             "address for up to the normal TTL, and the media copy happens entirely inside the downtime.";
     }
     return undefined;

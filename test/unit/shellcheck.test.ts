@@ -4,8 +4,11 @@
  * cloud-init script of the EC2 instance.
  */
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cloudInitUserData } from "../../components/ec2-host";
+import { declaredInputs } from "../../lib/step-script";
 import { awsOverrides, baseConfig, runProgram } from "./harness";
 
 /** The script inside `bash -c '<script>'` (optionally behind `sudo -n`). */
@@ -15,8 +18,8 @@ export function unwrapRemote(command: string): string {
     return m[1].replace(/'\\''/g, "'");
 }
 
-function shellcheck(script: string): string {
-    const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", "-"], { input: script, encoding: "utf8" });
+function shellcheck(script: string, files: string[] = ["-"]): string {
+    const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", ...files], { input: script, encoding: "utf8" });
     if (r.error) throw r.error;
     return r.status === 0 ? "" : r.stdout + r.stderr;
 }
@@ -26,6 +29,29 @@ const VARIANTS: [string, Record<string, string | undefined>, string | undefined]
     ["aws with sudo users, another role, ES", { ...awsOverrides, sourceSshUser: "admin", targetDbRole: "mastodon_app", elasticsearch: "true", phase: "cutover" }, "prepare"],
     ["complete", { phase: "complete", targetLiveDir: "/srv/mastodon/live", targetMastodonUser: "masto" }, "cutover"],
 ];
+
+const root = join(__dirname, "..", "..");
+/** Every bash file of the program: the step scripts beside the components and the helpers in lib/sh. */
+const scriptFiles = [
+    ...readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" }).filter(f => f.endsWith(".sh")).map(f => join(root, "components", f)),
+    ...readdirSync(join(root, "lib", "sh")).map(f => join(root, "lib", "sh", f)),
+];
+
+describe("the script files", () => {
+    it("are all found", () => {
+        expect(scriptFiles.length).toBeGreaterThan(25);
+    });
+
+    it("pass shellcheck as files (style level and above)", () => {
+        expect(shellcheck("", scriptFiles)).toBe("");
+    });
+
+    it("every step script declares its inputs, in UPPER_CASE", () => {
+        for (const f of scriptFiles.filter(f => f.includes("/components/"))) {
+            for (const name of declaredInputs(f)) expect(name, f).toMatch(/^[A-Z][A-Z0-9_]*$/);
+        }
+    });
+});
 
 describe("shellcheck of every generated script", () => {
     const scripts = new Map<string, string>();
