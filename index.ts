@@ -64,78 +64,135 @@ async function main() {
     });
 
     // 2. The target server: a new EC2 instance, or an existing host; checked against the source's facts.
-    const ec2 = cfg.target.aws && new Ec2Host("target", {
-        ...cfg.target.aws,
-        domain: cfg.domain,
-        facts: preflight.facts,
-        mastodonUser: cfg.target.mastodonUser,
-        dbRole: cfg.target.dbRole,
-        liveDir: cfg.target.liveDir,
-    });
+    const ec2 =
+        cfg.target.aws &&
+        new Ec2Host("target", {
+            ...cfg.target.aws,
+            domain: cfg.domain,
+            facts: preflight.facts,
+            mastodonUser: cfg.target.mastodonUser,
+            dbRole: cfg.target.dbRole,
+            liveDir: cfg.target.liveDir,
+        });
     const target = serverOf("target", cfg.target, ec2?.address);
-    const readiness = new TargetReadiness("target", {
-        target,
-        cloudInit: ec2 !== undefined,
-        facts: preflight.facts,
-        mediaOnS3: cfg.source.mediaOnS3,
-        dbName: cfg.source.dbName,
-        allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
-    }, { dependsOn: present<pulumi.Resource>(ec2?.association) });
+    const readiness = new TargetReadiness(
+        "target",
+        {
+            target,
+            cloudInit: ec2 !== undefined,
+            facts: preflight.facts,
+            mediaOnS3: cfg.source.mediaOnS3,
+            dbName: cfg.source.dbName,
+            allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
+        },
+        { dependsOn: present<pulumi.Resource>(ec2?.association) },
+    );
 
     // 3. A key of the source server's own, authorized on the target for the transfers; removed in complete.
     const key = plan.migrationKey
-        ? new MigrationKey("migration-key", { source, target, targetHostKey: cfg.target.ssh.hostKey, domain: cfg.domain }, { dependsOn: [readiness.ready] })
+        ? new MigrationKey(
+              "migration-key",
+              { source, target, targetHostKey: cfg.target.ssh.hostKey, domain: cfg.domain },
+              { dependsOn: [readiness.ready] },
+          )
         : undefined;
     const transfersReady = present(readiness.ready, key?.authorize);
 
     // 4. Prepare, no downtime: configuration files (.env.production, nginx and TLS, systemd, pgbouncer).
-    const config = new ConfigFiles("config", { source, target, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir }, { dependsOn: transfersReady });
+    const config = new ConfigFiles(
+        "config",
+        { source, target, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir },
+        { dependsOn: transfersReady },
+    );
 
     // 5. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server.
     //    Once complete, these are retained: destroying the stack never revives the source server.
     const keepDown = { retainOnDelete: plan.keepSourceDown };
     const maintenance = plan.downtime
-        ? new Maintenance("maintenance", { source, domain: cfg.domain, message: cfg.app.maintenanceMessage }, { ...keepDown, dependsOn: [readiness.ready, config.env] })
+        ? new Maintenance(
+              "maintenance",
+              { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
+              { ...keepDown, dependsOn: [readiness.ready, config.env] },
+          )
         : undefined;
     const services = maintenance && new SourceServices("source-services", { source }, { ...keepDown, dependsOn: [maintenance.show] });
 
     // 6. Media: pre-sync in prepare (repeatable); the final delta pass once the source is stopped.
     //    Nothing to move when media is in object storage.
     const media = plan.mediaPresync
-        ? new Media("media", {
-              source, target, presyncRun: cfg.media.presyncRun, bwLimitKBps: cfg.media.bwLimitKBps,
-              sourceStopped: plan.mediaFinal ? services?.stop : undefined,
-          }, { dependsOn: transfersReady })
+        ? new Media(
+              "media",
+              {
+                  source,
+                  target,
+                  presyncRun: cfg.media.presyncRun,
+                  bwLimitKBps: cfg.media.bwLimitKBps,
+                  sourceStopped: plan.mediaFinal ? services?.stop : undefined,
+              },
+              { dependsOn: transfersReady },
+          )
         : undefined;
 
     // 7. Database dump and restore, and Redis, while the source is stopped.
-    const database = services && new Database("database", {
-        source, target, dbName: cfg.source.dbName, jobs: cfg.database.restoreJobs,
-        allowNonEmptyTarget: cfg.database.allowNonEmptyTarget, targetReady: readiness.ready,
-    }, { dependsOn: [services.stop, ...transfersReady] });
+    const database =
+        services &&
+        new Database(
+            "database",
+            {
+                source,
+                target,
+                dbName: cfg.source.dbName,
+                jobs: cfg.database.restoreJobs,
+                allowNonEmptyTarget: cfg.database.allowNonEmptyTarget,
+                targetReady: readiness.ready,
+            },
+            { dependsOn: [services.stop, ...transfersReady] },
+        );
     const redis = services && new Redis("redis", { source, target }, { dependsOn: [services.stop, config.env, ...transfersReady] });
 
     // 8. The application on the target: assets in prepare; start, health, feeds in cutover.
-    const app = new Application("app", {
-        target, domain: cfg.domain, elasticsearch: cfg.source.elasticsearch,
-        feedsConcurrency: cfg.app.feedsConcurrency, healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
-        dataInPlace: plan.startTarget
-            ? present(database?.restore, media?.final, redis?.copy, config.nginx, config.units, config.pgbouncer)
-            : undefined,
-    }, { dependsOn: [config.env] });
+    const app = new Application(
+        "app",
+        {
+            target,
+            domain: cfg.domain,
+            elasticsearch: cfg.source.elasticsearch,
+            feedsConcurrency: cfg.app.feedsConcurrency,
+            healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
+            dataInPlace: plan.startTarget
+                ? present(database?.restore, media?.final, redis?.copy, config.nginx, config.units, config.pgbouncer)
+                : undefined,
+        },
+        { dependsOn: [config.env] },
+    );
 
     // 9. Verify: row counts and media identical on both servers, before DNS moves.
-    const verify = database && new Verify("verify", {
-        source, target, dbName: cfg.source.dbName, mediaOnS3: cfg.source.mediaOnS3,
-    }, { dependsOn: present(database.restore, media?.final, ...transfersReady) });
+    const verify =
+        database &&
+        new Verify(
+            "verify",
+            {
+                source,
+                target,
+                dbName: cfg.source.dbName,
+                mediaOnS3: cfg.source.mediaOnS3,
+            },
+            { dependsOn: present(database.restore, media?.final, ...transfersReady) },
+        );
 
     // 10. DNS: TTL lowered in prepare, pointed at the target once healthy and verified, TTL restored in complete.
-    const dns = cfg.dns && new Dns("dns", {
-        zoneId: cfg.dns.zoneId,
-        name: cfg.dns.name,
-        proxied: cfg.dns.proxied,
-        records: dnsRecords(cfg, target.address, ec2?.ipv6),
-    }, { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] });
+    const dns =
+        cfg.dns &&
+        new Dns(
+            "dns",
+            {
+                zoneId: cfg.dns.zoneId,
+                name: cfg.dns.name,
+                proxied: cfg.dns.proxied,
+                records: dnsRecords(cfg, target.address, ec2?.ipv6),
+            },
+            { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] },
+        );
 
     // Stack outputs.
     const groups = present<StepGroup>(preflight, readiness, key, config, maintenance, services, media, database, redis, app, verify);
@@ -152,7 +209,13 @@ async function main() {
 /** The A record, and the AAAA record when one is adopted, with what they say in this phase. */
 function dnsRecords(cfg: MigrationConfig, targetIpv4: pulumi.Output<string>, ec2Ipv6?: pulumi.Output<string | undefined>): DnsRecordSpec[] {
     const dns = cfg.dns!;
-    const record = (suffix: string, type: "A" | "AAAA", recordId: string, sourceAddress: pulumi.Input<string>, targetAddress: pulumi.Input<string>) => {
+    const record = (
+        suffix: string,
+        type: "A" | "AAAA",
+        recordId: string,
+        sourceAddress: pulumi.Input<string>,
+        targetAddress: pulumi.Input<string>,
+    ) => {
         const { content, ttl } = recordFor<pulumi.Input<string>>(cfg.phase, dns, sourceAddress, targetAddress);
         return { suffix, type, recordId, content, ttl };
     };

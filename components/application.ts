@@ -35,7 +35,8 @@ export function tootctlScript(target: Server, what: string, args: string[]): Ste
     return script("tootctl.sh", { MASTODON_USER: target.mastodonUser, LIVE: target.liveDir, WHAT: what, ARGS: args }, ["mastodon"]);
 }
 
-export const healthScript = (domain: string, timeoutSeconds: number): StepScript => script("health.sh", { DOMAIN: domain, TIMEOUT_SECONDS: timeoutSeconds });
+export const healthScript = (domain: string, timeoutSeconds: number): StepScript =>
+    script("health.sh", { DOMAIN: domain, TIMEOUT_SECONDS: timeoutSeconds });
 
 export class Application extends StepGroup {
     readonly precompile: command.remote.Command;
@@ -48,18 +49,29 @@ export class Application extends StepGroup {
     constructor(name: string, args: ApplicationArgs, opts?: pulumi.ComponentResourceOptions) {
         super("Application", name, opts);
         const t = args.target;
-        this.precompile = this.step("precompile", t, script("precompile.sh", { MASTODON_USER: t.mastodonUser, LIVE: t.liveDir }, ["mastodon"]));
+        this.precompile = this.step(
+            "precompile",
+            t,
+            script("precompile.sh", { MASTODON_USER: t.mastodonUser, LIVE: t.liveDir }, ["mastodon"]),
+        );
         if (args.dataInPlace) {
             this.start = this.step("start", t, script("start.sh", {}, ["mastodon"]), {
                 undo: script("stop.sh", {}, ["mastodon"]),
                 after: [this.precompile, ...args.dataInPlace],
             });
             this.health = this.step("health", t, healthScript(args.domain, args.healthTimeoutSeconds), { after: [this.start] });
-            this.feeds = this.step("feeds", t, tootctlScript(t, "rebuilding home feeds", ["feeds", "build", "--concurrency", String(args.feedsConcurrency)]), {
-                after: [this.health],
-            });
+            this.feeds = this.step(
+                "feeds",
+                t,
+                tootctlScript(t, "rebuilding home feeds", ["feeds", "build", "--concurrency", String(args.feedsConcurrency)]),
+                {
+                    after: [this.health],
+                },
+            );
             if (args.elasticsearch) {
-                this.search = this.step("search", t, tootctlScript(t, "rebuilding the Elasticsearch index", ["search", "deploy"]), { after: [this.health] });
+                this.search = this.step("search", t, tootctlScript(t, "rebuilding the Elasticsearch index", ["search", "deploy"]), {
+                    after: [this.health],
+                });
             }
         }
         this.done();

@@ -33,7 +33,8 @@ export interface DatabaseArgs {
 
 export const dumpPath = (workDir: string, dbName: string) => `${workDir}/db/${dbName}.dump`;
 
-export const dumpScript = (a: { dbName: string; workDir: string }): StepScript => script("dump.sh", { DB: a.dbName, DUMP: dumpPath(a.workDir, a.dbName) });
+export const dumpScript = (a: { dbName: string; workDir: string }): StepScript =>
+    script("dump.sh", { DB: a.dbName, DUMP: dumpPath(a.workDir, a.dbName) });
 
 /** Read the dump checksum printed by the dump step. */
 export function dumpShaFrom(stdout: string): string {
@@ -51,7 +52,14 @@ export function transferDumpScript(a: { dbName: string; source: Server; target: 
     });
 }
 
-export function restoreScript(a: { dbName: string; role: string; jobs: number; workDir: string; sha: string; allowNonEmpty: boolean }): StepScript {
+export function restoreScript(a: {
+    dbName: string;
+    role: string;
+    jobs: number;
+    workDir: string;
+    sha: string;
+    allowNonEmpty: boolean;
+}): StepScript {
     return script("restore.sh", {
         DB: a.dbName,
         ROLE: a.role,
@@ -83,7 +91,14 @@ export class Database extends StepGroup {
             "restore",
             target,
             sha.apply(s =>
-                restoreScript({ dbName, role: target.dbRole, jobs: args.jobs, workDir: target.workDir, sha: s, allowNonEmpty: args.allowNonEmptyTarget }),
+                restoreScript({
+                    dbName,
+                    role: target.dbRole,
+                    jobs: args.jobs,
+                    workDir: target.workDir,
+                    sha: s,
+                    allowNonEmpty: args.allowNonEmptyTarget,
+                }),
             ),
             { undo: script("set-aside.sh", { DB: dbName }), after: [this.transfer, this.dump, args.targetReady] },
         );

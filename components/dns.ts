@@ -48,7 +48,9 @@ export class Dns extends pulumi.ComponentResource {
             );
         }
         const first = this.records[args.records[0].suffix];
-        this.state = pulumi.all([first.name, first.content, first.ttl]).apply(([n, content, ttl]) => ({ name: n, content: content ?? "", ttl }));
+        this.state = pulumi
+            .all([first.name, first.content, first.ttl])
+            .apply(([n, content, ttl]) => ({ name: n, content: content ?? "", ttl }));
         this.registerOutputs({ state: this.state });
     }
 }

@@ -43,7 +43,9 @@ export const UBUNTU_2404 = { owner: "099720109477", name: "ubuntu/images/hvm-ssd
 
 /** cloud-init user data that runs `ec2-host/prerequisites.sh` once. */
 export function cloudInitUserData(a: { version: string; mastodonUser: string; dbRole: string; liveDir: string }): string {
-    const prerequisites = standaloneScript(script("prerequisites.sh", { VERSION: a.version, MUSER: a.mastodonUser, ROLE: a.dbRole, LIVE: a.liveDir }));
+    const prerequisites = standaloneScript(
+        script("prerequisites.sh", { VERSION: a.version, MUSER: a.mastodonUser, ROLE: a.dbRole, LIVE: a.liveDir }),
+    );
     return [
         "#cloud-config",
         "disable_root: false",
@@ -91,15 +93,28 @@ export class Ec2Host extends pulumi.ComponentResource {
             rule(label, { cidrIpv4: "0.0.0.0/0", ipProtocol: "tcp", fromPort: port, toPort: port });
             rule(`${label}-v6`, { cidrIpv6: "::/0", ipProtocol: "tcp", fromPort: port, toPort: port });
         }
-        new aws.vpc.SecurityGroupEgressRule(`${name}-egress`, { securityGroupId: group.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" }, parent);
+        new aws.vpc.SecurityGroupEgressRule(
+            `${name}-egress`,
+            { securityGroupId: group.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" },
+            parent,
+        );
         const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.publicKey, tags }, parent);
         const ami =
             args.ami ??
-            aws.ec2.getAmiOutput({ mostRecent: true, owners: [UBUNTU_2404.owner], filters: [{ name: "name", values: [UBUNTU_2404.name] }] }, parent)
-                .id;
+            aws.ec2.getAmiOutput(
+                { mostRecent: true, owners: [UBUNTU_2404.owner], filters: [{ name: "name", values: [UBUNTU_2404.name] }] },
+                parent,
+            ).id;
         const userData = pulumi
             .output(args.facts)
-            .apply(f => cloudInitUserData({ version: f.mastodonVersion, mastodonUser: args.mastodonUser, dbRole: args.dbRole, liveDir: args.liveDir }));
+            .apply(f =>
+                cloudInitUserData({
+                    version: f.mastodonVersion,
+                    mastodonUser: args.mastodonUser,
+                    dbRole: args.dbRole,
+                    liveDir: args.liveDir,
+                }),
+            );
         this.instance = new aws.ec2.Instance(
             `${name}-instance`,
             {
@@ -122,7 +137,11 @@ export class Ec2Host extends pulumi.ComponentResource {
             },
         );
         const eip = new aws.ec2.Eip(`${name}-eip`, { domain: "vpc", tags }, { ...parent, protect: true });
-        this.association = new aws.ec2.EipAssociation(`${name}-eip-association`, { instanceId: this.instance.id, allocationId: eip.allocationId }, parent);
+        this.association = new aws.ec2.EipAssociation(
+            `${name}-eip-association`,
+            { instanceId: this.instance.id, allocationId: eip.allocationId },
+            parent,
+        );
         this.address = eip.publicIp;
         this.ipv6 = this.instance.ipv6Addresses.apply(a => a?.[0]);
         this.registerOutputs({ address: this.address, ipv6: this.ipv6, instanceId: this.instance.id });

@@ -59,15 +59,22 @@ export class MigrationKey extends StepGroup {
         this.generate = this.step(
             "generate",
             source,
-            target.address.apply(targetAddress => generateKeyScript({ domain: args.domain, targetAddress, targetPort: target.port, targetHostKey: args.targetHostKey })),
+            target.address.apply(targetAddress =>
+                generateKeyScript({ domain: args.domain, targetAddress, targetPort: target.port, targetHostKey: args.targetHostKey }),
+            ),
             { undo: script("remove.sh", {}) },
         );
         this.publicKey = this.generate.stdout.apply(publicKeyFrom);
         this.authorize = this.step(
             "authorize",
             target,
-            this.publicKey.apply(publicKey => authorizeKeyScript({ user: target.sshUser, publicKey, domain: args.domain, authorize: true })),
-            { undo: authorizeKeyScript({ user: target.sshUser, publicKey: "", domain: args.domain, authorize: false }), after: [this.generate] },
+            this.publicKey.apply(publicKey =>
+                authorizeKeyScript({ user: target.sshUser, publicKey, domain: args.domain, authorize: true }),
+            ),
+            {
+                undo: authorizeKeyScript({ user: target.sshUser, publicKey: "", domain: args.domain, authorize: false }),
+                after: [this.generate],
+            },
         );
         this.done({ publicKey: this.publicKey });
     }

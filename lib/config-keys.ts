@@ -20,59 +20,161 @@ export interface KeySpec {
 /** Every config key of the project, in the order `Pulumi.yaml` lists them. */
 export const CONFIG_KEYS = {
     domain: { type: "string", default: "", description: "LOCAL_DOMAIN of the instance (never changes). Required." },
-    phase: { type: "string", default: "prepare", description: "prepare (days ahead, no downtime), cutover (maintenance window) or complete (after DNS settled)." },
+    phase: {
+        type: "string",
+        default: "prepare",
+        description: "prepare (days ahead, no downtime), cutover (maintenance window) or complete (after DNS settled).",
+    },
 
-    sourceHost: { type: "string", default: "", description: "Address the admin machine (Pulumi) uses to SSH into the source server. Required." },
+    sourceHost: {
+        type: "string",
+        default: "",
+        description: "Address the admin machine (Pulumi) uses to SSH into the source server. Required.",
+    },
     sourcePort: { type: "integer", default: 22, description: "SSH port of the source server." },
-    sourceSshUser: { type: "string", default: "root", description: "SSH user on the source server: root, or a user with passwordless sudo." },
-    sourceSshKey: { type: "string", secret: true, description: "Private SSH key for sourceSshUser (pulumi config set --secret sourceSshKey < key)." },
-    sourceHostKey: { type: "string", default: "", description: "Pinned SSH host key of the source server (\"ssh-ed25519 AAAA...\"); empty = not checked." },
-    sourcePublicIp: { type: "string", default: "", description: "IPv4 the DNS A record points to today; empty = sourceHost (must then be an IPv4)." },
-    sourcePublicIpv6: { type: "string", default: "", description: "IPv6 the AAAA record points to today (only with cloudflareAaaaRecordId)." },
+    sourceSshUser: {
+        type: "string",
+        default: "root",
+        description: "SSH user on the source server: root, or a user with passwordless sudo.",
+    },
+    sourceSshKey: {
+        type: "string",
+        secret: true,
+        description: "Private SSH key for sourceSshUser (pulumi config set --secret sourceSshKey < key).",
+    },
+    sourceHostKey: {
+        type: "string",
+        default: "",
+        description: 'Pinned SSH host key of the source server ("ssh-ed25519 AAAA..."); empty = not checked.',
+    },
+    sourcePublicIp: {
+        type: "string",
+        default: "",
+        description: "IPv4 the DNS A record points to today; empty = sourceHost (must then be an IPv4).",
+    },
+    sourcePublicIpv6: {
+        type: "string",
+        default: "",
+        description: "IPv6 the AAAA record points to today (only with cloudflareAaaaRecordId).",
+    },
     sourceMastodonUser: { type: "string", default: "mastodon", description: "Unix user that runs Mastodon on the source server." },
     sourceLiveDir: { type: "string", default: "/home/mastodon/live", description: "Mastodon checkout on the source server." },
-    sourceDbName: { type: "string", default: "mastodon_production", description: "Database name (DB_NAME); the target server uses the same name." },
+    sourceDbName: {
+        type: "string",
+        default: "mastodon_production",
+        description: "Database name (DB_NAME); the target server uses the same name.",
+    },
     sourceDbRole: { type: "string", default: "mastodon", description: "Database role (DB_USER) on the source server." },
-    mediaOnS3: { type: "boolean", default: false, description: "true when media is in object storage (S3_ENABLED=true): no media transfer." },
-    elasticsearch: { type: "boolean", default: false, description: "true when ES_ENABLED=true: the search index is rebuilt with tootctl search deploy." },
+    mediaOnS3: {
+        type: "boolean",
+        default: false,
+        description: "true when media is in object storage (S3_ENABLED=true): no media transfer.",
+    },
+    elasticsearch: {
+        type: "boolean",
+        default: false,
+        description: "true when ES_ENABLED=true: the search index is rebuilt with tootctl search deploy.",
+    },
 
-    targetKind: { type: "string", default: "aws", description: "aws (an EC2 instance is created) or existing (any host reachable over SSH)." },
-    targetHost: { type: "string", default: "", description: "existing: address of the target server (SSH and DNS). aws: leave empty (the Elastic IP is used)." },
+    targetKind: {
+        type: "string",
+        default: "aws",
+        description: "aws (an EC2 instance is created) or existing (any host reachable over SSH).",
+    },
+    targetHost: {
+        type: "string",
+        default: "",
+        description: "existing: address of the target server (SSH and DNS). aws: leave empty (the Elastic IP is used).",
+    },
     targetPort: { type: "integer", default: 22, description: "SSH port of the target server." },
-    targetSshUser: { type: "string", default: "root", description: "SSH user on the target server: root, or a user with passwordless sudo (aws: ubuntu)." },
-    targetSshKey: { type: "string", secret: true, description: "Private SSH key for targetSshUser (pulumi config set --secret targetSshKey < key)." },
+    targetSshUser: {
+        type: "string",
+        default: "root",
+        description: "SSH user on the target server: root, or a user with passwordless sudo (aws: ubuntu).",
+    },
+    targetSshKey: {
+        type: "string",
+        secret: true,
+        description: "Private SSH key for targetSshUser (pulumi config set --secret targetSshKey < key).",
+    },
     targetSshPublicKey: { type: "string", default: "", description: "aws: public half of targetSshKey, installed as the EC2 key pair." },
     targetHostKey: { type: "string", default: "", description: "Pinned SSH host key of the target server; empty = not checked." },
-    targetPublicIpv6: { type: "string", default: "", description: "existing: IPv6 for the AAAA record (only with cloudflareAaaaRecordId)." },
+    targetPublicIpv6: {
+        type: "string",
+        default: "",
+        description: "existing: IPv6 for the AAAA record (only with cloudflareAaaaRecordId).",
+    },
     targetMastodonUser: { type: "string", default: "mastodon", description: "Unix user that runs Mastodon on the target server." },
     targetLiveDir: { type: "string", default: "/home/mastodon/live", description: "Mastodon checkout on the target server." },
-    targetDbRole: { type: "string", default: "mastodon", description: "Database role on the target server (may differ; DB_USER is rewritten)." },
+    targetDbRole: {
+        type: "string",
+        default: "mastodon",
+        description: "Database role on the target server (may differ; DB_USER is rewritten).",
+    },
 
     awsInstanceType: { type: "string", default: "t3.large", description: "aws: EC2 instance type." },
-    awsAmi: { type: "string", default: "", description: "aws: pinned AMI id; empty = Ubuntu 24.04 lookup that never replaces a running instance." },
+    awsAmi: {
+        type: "string",
+        default: "",
+        description: "aws: pinned AMI id; empty = Ubuntu 24.04 lookup that never replaces a running instance.",
+    },
     awsRootVolumeGb: { type: "integer", default: 100, description: "aws: root volume size in GiB (database x3 + media)." },
     awsSubnetId: { type: "string", default: "", description: "aws: subnet for the instance; empty = the default VPC." },
-    adminCidrs: { type: "array", default: [], description: "aws: CIDRs allowed to SSH (the admin/CI and the SOURCE SERVER's address, which pushes the data)." },
+    adminCidrs: {
+        type: "array",
+        default: [],
+        description: "aws: CIDRs allowed to SSH (the admin/CI and the SOURCE SERVER's address, which pushes the data).",
+    },
 
     dnsEnabled: { type: "boolean", default: true, description: "false for a rehearsal stack: no DNS record is adopted or changed." },
     cloudflareZoneId: { type: "string", default: "", description: "Cloudflare zone id of the domain (required when dnsEnabled)." },
     cloudflareRecordId: { type: "string", default: "", description: "Id of the existing A record to adopt (required when dnsEnabled)." },
     cloudflareAaaaRecordId: { type: "string", default: "", description: "Id of the existing AAAA record to adopt; empty = no AAAA." },
     dnsRecordName: { type: "string", default: "", description: "Fully qualified record name; empty = domain." },
-    dnsLowTtl: { type: "integer", default: 300, description: "TTL (s) during the move, set in prepare at least dnsNormalTtl before cutover." },
+    dnsLowTtl: {
+        type: "integer",
+        default: 300,
+        description: "TTL (s) during the move, set in prepare at least dnsNormalTtl before cutover.",
+    },
     dnsNormalTtl: { type: "integer", default: 3600, description: "TTL (s) restored in complete." },
     dnsProxied: { type: "boolean", default: false, description: "Cloudflare proxy on; TTL is then Auto (1)." },
 
-    workDir: { type: "string", default: "/var/lib/mastodon-migration", description: "Directory of ours on both servers (dump, migration key, locks)." },
+    workDir: {
+        type: "string",
+        default: "/var/lib/mastodon-migration",
+        description: "Directory of ours on both servers (dump, migration key, locks).",
+    },
     dbRestoreJobs: { type: "integer", default: 2, description: "pg_restore parallel jobs (CPUs of the target server)." },
-    dbAllowNonEmptyTarget: { type: "boolean", default: false, description: "Allow restoring when the database already exists with tables on the target server (it is renamed aside, not dropped)." },
+    dbAllowNonEmptyTarget: {
+        type: "boolean",
+        default: false,
+        description:
+            "Allow restoring when the database already exists with tables on the target server (it is renamed aside, not dropped).",
+    },
     mediaPresyncRun: { type: "integer", default: 1, description: "Bump to run the prepare media pre-sync again." },
-    mediaBwLimitKBps: { type: "integer", default: 0, description: "Bandwidth limit of the media pre-sync in KiB/s, so the live source server keeps serving; 0 = none (the final pass is never limited)." },
+    mediaBwLimitKBps: {
+        type: "integer",
+        default: 0,
+        description:
+            "Bandwidth limit of the media pre-sync in KiB/s, so the live source server keeps serving; 0 = none (the final pass is never limited).",
+    },
     feedsBuildConcurrency: { type: "integer", default: 5, description: "tootctl feeds build --concurrency." },
     healthTimeoutSeconds: { type: "integer", default: 300, description: "How long the health check waits for the target server." },
-    nginxSite: { type: "string", default: "/etc/nginx/sites-available/mastodon", description: "nginx site file of the instance (same path on both servers)." },
-    tlsDir: { type: "string", default: "/etc/nginx/tls", description: "Directory of our own on the target server for the certificate files." },
-    maintenanceMessage: { type: "string", default: "This server is moving to a new machine. We will be back shortly.", description: "Text of the maintenance page shown by the source server." },
+    nginxSite: {
+        type: "string",
+        default: "/etc/nginx/sites-available/mastodon",
+        description: "nginx site file of the instance (same path on both servers).",
+    },
+    tlsDir: {
+        type: "string",
+        default: "/etc/nginx/tls",
+        description: "Directory of our own on the target server for the certificate files.",
+    },
+    maintenanceMessage: {
+        type: "string",
+        default: "This server is moving to a new machine. We will be back shortly.",
+        description: "Text of the maintenance page shown by the source server.",
+    },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_KEYS;
@@ -81,4 +183,3 @@ export type ConfigKey = keyof typeof CONFIG_KEYS;
 export function defaultOf(key: ConfigKey): KeySpec["default"] {
     return (CONFIG_KEYS[key] as KeySpec).default;
 }
-

@@ -8,8 +8,10 @@ import { AwsTargetConfig, DnsConfig, MigrationConfig } from "./config-types";
 /** Thrown with every problem found, each naming the key and the fix. */
 export class ConfigError extends Error {
     constructor(public readonly problems: string[]) {
-        super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-            problems.map(p => `  - ${p}`).join("\n"));
+        super(
+            `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+                problems.map(p => `  - ${p}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
@@ -19,12 +21,16 @@ const set = (key: ConfigKey, example: string) => `pulumi config set ${key} ${exa
 /** Reads raw values with declared defaults and type checks; collects problems instead of throwing. */
 class Reader {
     readonly problems: string[] = [];
-    constructor(private readonly raw: Record<string, string | undefined>, private readonly secretKeys: Set<string>) {
+    constructor(
+        private readonly raw: Record<string, string | undefined>,
+        private readonly secretKeys: Set<string>,
+    ) {
         for (const key of Object.keys(raw)) {
             if (!(key in CONFIG_KEYS)) {
                 const near = Object.keys(CONFIG_KEYS).find(k => k.toLowerCase() === key.toLowerCase());
-                this.problems.push(`${key}: unknown key${near ? ` (did you mean ${near}?)` : ""}; ` +
-                    `remove it with pulumi config rm ${key}`);
+                this.problems.push(
+                    `${key}: unknown key${near ? ` (did you mean ${near}?)` : ""}; ` + `remove it with pulumi config rm ${key}`,
+                );
             }
         }
     }
@@ -48,8 +54,10 @@ class Reader {
         const raw = this.value(key);
         if (raw === undefined) return Number(defaultOf(key));
         if (!/^-?\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
-            this.problems.push(`${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}: ` +
-                set(key, String(defaultOf(key) ?? min)));
+            this.problems.push(
+                `${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}: ` +
+                    set(key, String(defaultOf(key) ?? min)),
+            );
             return Number(defaultOf(key) ?? min);
         }
         return Number(raw);
@@ -71,7 +79,9 @@ class Reader {
         try {
             const parsed: unknown = JSON.parse(raw);
             if (Array.isArray(parsed) && parsed.every(x => typeof x === "string")) return parsed;
-        } catch { /* reported below */ }
+        } catch {
+            /* reported below */
+        }
         this.problems.push(`${key} must be a list of strings: pulumi config set --path '${key}[0]' ${example}`);
         return [];
     }
@@ -92,11 +102,15 @@ class Reader {
             return "";
         }
         if (!this.secretKeys.has(key)) {
-            this.problems.push(`${key} is stored in plaintext: pulumi config rm ${key} && pulumi config set --secret ${key} < path/to/private_key`);
+            this.problems.push(
+                `${key} is stored in plaintext: pulumi config rm ${key} && pulumi config set --secret ${key} < path/to/private_key`,
+            );
         }
         if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(v)) {
-            this.problems.push(`${key} is not a PEM/OpenSSH private key (it must contain "-----BEGIN ... PRIVATE KEY-----"): ` +
-                `pulumi config set --secret ${key} < ~/.ssh/id_ed25519`);
+            this.problems.push(
+                `${key} is not a PEM/OpenSSH private key (it must contain "-----BEGIN ... PRIVATE KEY-----"): ` +
+                    `pulumi config set --secret ${key} < ~/.ssh/id_ed25519`,
+            );
         }
         return v;
     }
@@ -127,31 +141,48 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     const r = new Reader(raw, secretKeys);
 
     const domain = r.required("domain", "social.example.org", "is required (LOCAL_DOMAIN of the instance)");
-    r.check(!domain || HOSTNAME.test(domain), `domain must be a host name like social.example.org, got ${JSON.stringify(domain)}: ${set("domain", "social.example.org")}`);
+    r.check(
+        !domain || HOSTNAME.test(domain),
+        `domain must be a host name like social.example.org, got ${JSON.stringify(domain)}: ${set("domain", "social.example.org")}`,
+    );
     const phase = r.oneOf("phase", PHASES);
 
     const sourceHost = r.required("sourceHost", "203.0.113.10");
-    r.check(!sourceHost || isHostOrIp(sourceHost), `sourceHost must be an IP address or host name, got ${JSON.stringify(sourceHost)}: ${set("sourceHost", "203.0.113.10")}`);
+    r.check(
+        !sourceHost || isHostOrIp(sourceHost),
+        `sourceHost must be an IP address or host name, got ${JSON.stringify(sourceHost)}: ${set("sourceHost", "203.0.113.10")}`,
+    );
     const sourcePublicIp = r.string("sourcePublicIp") || (IPV4.test(sourceHost) ? sourceHost : "");
     const dnsEnabled = r.boolean("dnsEnabled");
     if (dnsEnabled) {
-        r.check(IPV4.test(sourcePublicIp), `sourcePublicIp must be the IPv4 the A record points to today (rollback puts it back)` +
-            `${r.string("sourcePublicIp") ? `, got ${JSON.stringify(r.string("sourcePublicIp"))}` : ""}: ${set("sourcePublicIp", "203.0.113.10")}`);
+        r.check(
+            IPV4.test(sourcePublicIp),
+            `sourcePublicIp must be the IPv4 the A record points to today (rollback puts it back)` +
+                `${r.string("sourcePublicIp") ? `, got ${JSON.stringify(r.string("sourcePublicIp"))}` : ""}: ${set("sourcePublicIp", "203.0.113.10")}`,
+        );
     }
 
     const targetKind = r.oneOf("targetKind", ["aws", "existing"] as const);
     const targetHost = r.string("targetHost");
     if (targetKind === "existing") {
         r.check(!!targetHost, `targetHost is required when targetKind is existing: ${set("targetHost", "198.51.100.20")}`);
-        r.check(!targetHost || isHostOrIp(targetHost), `targetHost must be an IP address or host name, got ${JSON.stringify(targetHost)}: ${set("targetHost", "198.51.100.20")}`);
+        r.check(
+            !targetHost || isHostOrIp(targetHost),
+            `targetHost must be an IP address or host name, got ${JSON.stringify(targetHost)}: ${set("targetHost", "198.51.100.20")}`,
+        );
         if (dnsEnabled) {
-            r.check(!targetHost || IPV4.test(targetHost), `targetHost must be an IPv4 when dnsEnabled (the A record points to it), got ${JSON.stringify(targetHost)}: ${set("targetHost", "198.51.100.20")}`);
+            r.check(
+                !targetHost || IPV4.test(targetHost),
+                `targetHost must be an IPv4 when dnsEnabled (the A record points to it), got ${JSON.stringify(targetHost)}: ${set("targetHost", "198.51.100.20")}`,
+            );
         }
     } else {
         r.check(!targetHost, `targetHost must be empty when targetKind is aws (the Elastic IP is used): pulumi config rm targetHost`);
     }
-    r.check(!(targetKind === "existing" && targetHost && targetHost === sourceHost),
-        `targetHost equals sourceHost (${targetHost}): the target server must be another machine: ${set("targetHost", "198.51.100.20")}`);
+    r.check(
+        !(targetKind === "existing" && targetHost && targetHost === sourceHost),
+        `targetHost equals sourceHost (${targetHost}): the target server must be another machine: ${set("targetHost", "198.51.100.20")}`,
+    );
 
     for (const key of ["sourceSshUser", "targetSshUser", "sourceMastodonUser", "targetMastodonUser"] as const) {
         const v = r.string(key);
@@ -159,15 +190,24 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     }
     for (const key of ["sourceDbName", "sourceDbRole", "targetDbRole"] as const) {
         const v = r.string(key);
-        r.check(PG_IDENT.test(v), `${key} must be a lowercase PostgreSQL identifier, got ${JSON.stringify(v)}: ${set(key, String(defaultOf(key)))}`);
+        r.check(
+            PG_IDENT.test(v),
+            `${key} must be a lowercase PostgreSQL identifier, got ${JSON.stringify(v)}: ${set(key, String(defaultOf(key)))}`,
+        );
     }
     for (const key of ["sourceLiveDir", "targetLiveDir", "workDir", "nginxSite", "tlsDir"] as const) {
         const v = r.string(key);
-        r.check(ABS_PATH.test(v) && !v.includes("..") && v !== "/", `${key} must be an absolute path without quotes or "..", got ${JSON.stringify(v)}: ${set(key, String(defaultOf(key)))}`);
+        r.check(
+            ABS_PATH.test(v) && !v.includes("..") && v !== "/",
+            `${key} must be an absolute path without quotes or "..", got ${JSON.stringify(v)}: ${set(key, String(defaultOf(key)))}`,
+        );
     }
     for (const key of ["sourceHostKey", "targetHostKey"] as const) {
         const v = r.string(key);
-        r.check(!v || /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+$/.test(v.trim()), `${key} must look like "ssh-ed25519 AAAA..." (ssh-keyscan output without the host name): ${set(key, "'ssh-ed25519 AAAA...'")}`);
+        r.check(
+            !v || /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+$/.test(v.trim()),
+            `${key} must look like "ssh-ed25519 AAAA..." (ssh-keyscan output without the host name): ${set(key, "'ssh-ed25519 AAAA...'")}`,
+        );
     }
 
     const sourcePort = r.integer("sourcePort", 1, 65535);
@@ -178,17 +218,33 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     let aws: AwsTargetConfig | undefined;
     if (targetKind === "aws") {
         const adminCidrs = r.stringArray("adminCidrs", "198.51.100.7/32");
-        r.check(adminCidrs.length > 0, `adminCidrs is required when targetKind is aws (SSH is open to these only; include the source server's address): pulumi config set --path 'adminCidrs[0]' 198.51.100.7/32`);
+        r.check(
+            adminCidrs.length > 0,
+            `adminCidrs is required when targetKind is aws (SSH is open to these only; include the source server's address): pulumi config set --path 'adminCidrs[0]' 198.51.100.7/32`,
+        );
         for (const c of adminCidrs) {
             r.check(CIDR4.test(c), `adminCidrs entry ${JSON.stringify(c)} is not an IPv4 CIDR like 198.51.100.7/32`);
             r.check(c !== "0.0.0.0/0", `adminCidrs must not open SSH to the world (0.0.0.0/0): list the admin and source-server addresses`);
         }
         const ami = r.string("awsAmi");
-        r.check(!ami || /^ami-[0-9a-f]{8,17}$/.test(ami), `awsAmi must be an AMI id like ami-0123456789abcdef0, got ${JSON.stringify(ami)}: ${set("awsAmi", "ami-0123456789abcdef0")}`);
+        r.check(
+            !ami || /^ami-[0-9a-f]{8,17}$/.test(ami),
+            `awsAmi must be an AMI id like ami-0123456789abcdef0, got ${JSON.stringify(ami)}: ${set("awsAmi", "ami-0123456789abcdef0")}`,
+        );
         const subnetId = r.string("awsSubnetId");
-        r.check(!subnetId || /^subnet-[0-9a-f]{8,17}$/.test(subnetId), `awsSubnetId must be a subnet id like subnet-0123abcd, got ${JSON.stringify(subnetId)}: ${set("awsSubnetId", "subnet-0123456789abcdef0")}`);
-        const publicKey = r.required("targetSshPublicKey", "\"$(cat ~/.ssh/id_ed25519.pub)\"", "is required when targetKind is aws (the EC2 key pair)");
-        r.check(!publicKey || /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) /.test(publicKey), `targetSshPublicKey must be an OpenSSH public key ("ssh-ed25519 AAAA..."): ${set("targetSshPublicKey", "\"$(cat ~/.ssh/id_ed25519.pub)\"")}`);
+        r.check(
+            !subnetId || /^subnet-[0-9a-f]{8,17}$/.test(subnetId),
+            `awsSubnetId must be a subnet id like subnet-0123abcd, got ${JSON.stringify(subnetId)}: ${set("awsSubnetId", "subnet-0123456789abcdef0")}`,
+        );
+        const publicKey = r.required(
+            "targetSshPublicKey",
+            '"$(cat ~/.ssh/id_ed25519.pub)"',
+            "is required when targetKind is aws (the EC2 key pair)",
+        );
+        r.check(
+            !publicKey || /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) /.test(publicKey),
+            `targetSshPublicKey must be an OpenSSH public key ("ssh-ed25519 AAAA..."): ${set("targetSshPublicKey", '"$(cat ~/.ssh/id_ed25519.pub)"')}`,
+        );
         aws = {
             instanceType: r.string("awsInstanceType"),
             ami: ami || undefined,
@@ -201,24 +257,43 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
 
     let dns: DnsConfig | undefined;
     if (dnsEnabled) {
-        const zoneId = r.required("cloudflareZoneId", "0123456789abcdef0123456789abcdef", "is required when dnsEnabled (set dnsEnabled false for a rehearsal stack)");
-        const recordId = r.required("cloudflareRecordId", "0123456789abcdef0123456789abcdef", "is required when dnsEnabled (the A record to adopt)");
+        const zoneId = r.required(
+            "cloudflareZoneId",
+            "0123456789abcdef0123456789abcdef",
+            "is required when dnsEnabled (set dnsEnabled false for a rehearsal stack)",
+        );
+        const recordId = r.required(
+            "cloudflareRecordId",
+            "0123456789abcdef0123456789abcdef",
+            "is required when dnsEnabled (the A record to adopt)",
+        );
         for (const key of ["cloudflareZoneId", "cloudflareRecordId", "cloudflareAaaaRecordId"] as const) {
             const v = r.string(key);
-            r.check(!v || /^[0-9a-f]{32}$/.test(v), `${key} must be a 32-character Cloudflare id, got ${JSON.stringify(v)}: ${set(key, "0123456789abcdef0123456789abcdef")}`);
+            r.check(
+                !v || /^[0-9a-f]{32}$/.test(v),
+                `${key} must be a 32-character Cloudflare id, got ${JSON.stringify(v)}: ${set(key, "0123456789abcdef0123456789abcdef")}`,
+            );
         }
         const aaaaRecordId = r.string("cloudflareAaaaRecordId") || undefined;
         if (aaaaRecordId) {
             const v6 = r.string("sourcePublicIpv6");
-            r.check(IPV6.test(v6) && v6.includes(":"), `sourcePublicIpv6 is required with cloudflareAaaaRecordId (the AAAA rollback address): ${set("sourcePublicIpv6", "2001:db8::10")}`);
+            r.check(
+                IPV6.test(v6) && v6.includes(":"),
+                `sourcePublicIpv6 is required with cloudflareAaaaRecordId (the AAAA rollback address): ${set("sourcePublicIpv6", "2001:db8::10")}`,
+            );
             if (targetKind === "existing") {
                 const t6 = r.string("targetPublicIpv6");
-                r.check(IPV6.test(t6) && t6.includes(":"), `targetPublicIpv6 is required with cloudflareAaaaRecordId when targetKind is existing: ${set("targetPublicIpv6", "2001:db8::20")}`);
+                r.check(
+                    IPV6.test(t6) && t6.includes(":"),
+                    `targetPublicIpv6 is required with cloudflareAaaaRecordId when targetKind is existing: ${set("targetPublicIpv6", "2001:db8::20")}`,
+                );
             }
         }
         const name = r.string("dnsRecordName") || domain;
-        r.check(!domain || name === domain || name.endsWith(`.${domain}`) || domain.endsWith(`.${name}`) || HOSTNAME.test(name),
-            `dnsRecordName must be a fully qualified name: ${set("dnsRecordName", domain || "social.example.org")}`);
+        r.check(
+            !domain || name === domain || name.endsWith(`.${domain}`) || domain.endsWith(`.${name}`) || HOSTNAME.test(name),
+            `dnsRecordName must be a fully qualified name: ${set("dnsRecordName", domain || "social.example.org")}`,
+        );
         const proxied = r.boolean("dnsProxied");
         const lowTtl = r.integer("dnsLowTtl", 30, 86400);
         const normalTtl = r.integer("dnsNormalTtl", 30, 86400);
@@ -231,7 +306,13 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         domain,
         phase,
         source: {
-            ssh: { host: sourceHost, port: sourcePort, user: r.string("sourceSshUser"), privateKey: sourceKey, hostKey: r.string("sourceHostKey") || undefined },
+            ssh: {
+                host: sourceHost,
+                port: sourcePort,
+                user: r.string("sourceSshUser"),
+                privateKey: sourceKey,
+                hostKey: r.string("sourceHostKey") || undefined,
+            },
             mastodonUser: r.string("sourceMastodonUser"),
             liveDir: r.string("sourceLiveDir"),
             dbRole: r.string("sourceDbRole"),
@@ -244,7 +325,13 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         },
         target: {
             kind: targetKind,
-            ssh: { host: targetHost, port: targetPort, user: r.string("targetSshUser"), privateKey: targetKey, hostKey: r.string("targetHostKey") || undefined },
+            ssh: {
+                host: targetHost,
+                port: targetPort,
+                user: r.string("targetSshUser"),
+                privateKey: targetKey,
+                hostKey: r.string("targetHostKey") || undefined,
+            },
             mastodonUser: r.string("targetMastodonUser"),
             liveDir: r.string("targetLiveDir"),
             dbRole: r.string("targetDbRole"),

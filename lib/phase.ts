@@ -18,12 +18,16 @@ export function transitionError(previous: string | undefined, next: Phase): stri
         return `the last deployment reports an unknown phase ${JSON.stringify(previous)}; refusing to guess. Inspect the stack with pulumi stack output.`;
     }
     if (previous === "complete" && next !== "complete") {
-        return `phase ${next} refused: this stack completed the move (the source server is retired and DNS points to the target). ` +
-            `Going back is a new migration: create a new stack with the roles swapped. To keep going: pulumi config set phase complete`;
+        return (
+            `phase ${next} refused: this stack completed the move (the source server is retired and DNS points to the target). ` +
+            `Going back is a new migration: create a new stack with the roles swapped. To keep going: pulumi config set phase complete`
+        );
     }
     if (next === "complete" && previous !== "cutover" && previous !== "complete") {
-        return `phase complete refused: the cutover has not been deployed yet (last phase: ${previous ?? "none"}). ` +
-            `Run pulumi config set phase cutover && pulumi up first.`;
+        return (
+            `phase complete refused: the cutover has not been deployed yet (last phase: ${previous ?? "none"}). ` +
+            `Run pulumi config set phase cutover && pulumi up first.`
+        );
     }
     return undefined;
 }
@@ -31,8 +35,10 @@ export function transitionError(previous: string | undefined, next: Phase): stri
 /** A warning for moves that are allowed but unwise. */
 export function transitionWarning(previous: string | undefined, next: Phase): string | undefined {
     if (next === "cutover" && previous === undefined) {
-        return "cutover without a prior prepare: the DNS TTL was not lowered ahead of time, so resolvers may keep the source server's " +
-            "address for up to the normal TTL, and the media copy happens entirely inside the downtime.";
+        return (
+            "cutover without a prior prepare: the DNS TTL was not lowered ahead of time, so resolvers may keep the source server's " +
+            "address for up to the normal TTL, and the media copy happens entirely inside the downtime."
+        );
     }
     return undefined;
 }
@@ -70,7 +76,12 @@ export function phasePlan(phase: Phase, opts: { mediaOnS3: boolean }): PhasePlan
 }
 
 /** A DNS record's content and TTL in a phase: the source's address until the cutover, then the target's. */
-export function recordFor<T>(phase: Phase, dns: { lowTtl: number; normalTtl: number; proxied: boolean }, sourceContent: T, targetContent: T): { content: T; ttl: number } {
+export function recordFor<T>(
+    phase: Phase,
+    dns: { lowTtl: number; normalTtl: number; proxied: boolean },
+    sourceContent: T,
+    targetContent: T,
+): { content: T; ttl: number } {
     const content = phase === "prepare" ? sourceContent : targetContent;
     const ttl = dns.proxied ? 1 : phase === "complete" ? dns.normalTtl : dns.lowTtl;
     return { content, ttl };

@@ -57,7 +57,9 @@ const sources = new Map<string, string>();
 function source(file: string): string {
     let text = sources.get(file);
     if (text === undefined) {
-        text = readFileSync(file, "utf8").replace(/^#!.*\n/, "").trim();
+        text = readFileSync(file, "utf8")
+            .replace(/^#!.*\n/, "")
+            .trim();
         sources.set(file, text);
     }
     return text;
@@ -90,7 +92,13 @@ function checkInputs(script: StepScript): void {
 /** A script that runs on its own (no step preamble), such as cloud-init's: shebang, header, file. */
 export function standaloneScript(script: StepScript): string {
     checkInputs(script);
-    return ["#!/bin/bash", "set -euo pipefail", ...Object.entries(script.vars).map(([k, v]) => assignment(k, v)), source(script.file), ""].join("\n");
+    return [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        ...Object.entries(script.vars).map(([k, v]) => assignment(k, v)),
+        source(script.file),
+        "",
+    ].join("\n");
 }
 
 /** The peer's inputs, which `lib/sh/peer.sh` reads. */

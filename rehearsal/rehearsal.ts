@@ -12,7 +12,15 @@ import { loadInstance } from "./instance/load";
 import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
 import { Run } from "./instance/host";
 import {
-    ADMIN_KEY, ADMIN_PUBKEY, DEFAULT_DOMAIN, HostName, onHost, REPO_ROOT, sandboxUp, SOURCE_ADDR, TARGET_ADDR,
+    ADMIN_KEY,
+    ADMIN_PUBKEY,
+    DEFAULT_DOMAIN,
+    HostName,
+    onHost,
+    REPO_ROOT,
+    sandboxUp,
+    SOURCE_ADDR,
+    TARGET_ADDR,
 } from "./sandbox/sandbox";
 import { PROJECT } from "../lib/config-keys";
 import { isSecretMarked } from "./engine/state";
@@ -47,7 +55,10 @@ const ZONE_ID = "0123456789abcdef0123456789abcdef";
 const RECORD_ID = "fedcba9876543210fedcba9876543210";
 
 /** A bash runner inside a sandbox host, in the shape the instance tools expect. */
-export const hostRun = (host: HostName): Run => (cmd, input) => onHost(host, cmd, input);
+export const hostRun =
+    (host: HostName): Run =>
+    (cmd, input) =>
+        onHost(host, cmd, input);
 
 export class Rehearsal {
     readonly dir: string;
@@ -69,14 +80,21 @@ export class Rehearsal {
         rmSync(this.dir, { recursive: true, force: true });
         mkdirSync(this.dir, { recursive: true });
         this.timed("sandbox", () => sandboxUp({ domain: DEFAULT_DOMAIN, targetDbRole: this.opts.targetDbRole }));
-        this.bundle = this.timed("generate", () => generateInstance({
-            size: this.opts.size ?? "default", seed: this.opts.seed ?? 1, domain: DEFAULT_DOMAIN, outDir: join(this.dir, "instance"),
-        }));
+        this.bundle = this.timed("generate", () =>
+            generateInstance({
+                size: this.opts.size ?? "default",
+                seed: this.opts.seed ?? 1,
+                domain: DEFAULT_DOMAIN,
+                outDir: join(this.dir, "instance"),
+            }),
+        );
         this.timed("seed source", () => loadInstance(this.bundle!, hostRun("source")));
         // Object storage and Elasticsearch are declared where Mastodon reads them (the program checks both).
         if (this.opts.mediaOnS3) this.onSource("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
         if (this.opts.elasticsearch) this.onSource("sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true/' /home/mastodon/live/.env.production");
-        this.timed("start source", () => this.onSource("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"));
+        this.timed("start source", () =>
+            this.onSource("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"),
+        );
         this.baseline = this.timed("fingerprint source", () => fingerprint(hostRun("source")));
     }
 
@@ -115,8 +133,16 @@ export class Rehearsal {
     async phase(phase: string, faults: Fault[] = []): Promise<PhaseRun> {
         const { config, secretKeys } = this.stackConfig(phase);
         const result = await up({
-            projectDir: REPO_ROOT, project: PROJECT, stack: "rehearsal", config, secretKeys,
-            statePath: this.statePath, logPath: this.logPath, echo: this.opts.echo, awsAddress: TARGET_ADDR, faults,
+            projectDir: REPO_ROOT,
+            project: PROJECT,
+            stack: "rehearsal",
+            config,
+            secretKeys,
+            statePath: this.statePath,
+            logPath: this.logPath,
+            echo: this.opts.echo,
+            awsAddress: TARGET_ADDR,
+            faults,
         });
         const run = { phase, ...result };
         this.runs.push(run);
@@ -141,7 +167,10 @@ export class Rehearsal {
 
     /** A query as postgres on a host (from /, which postgres can read), tuples only. */
     psql(host: HostName, db: string, sql: string): string {
-        return this.checked(host, `cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -At -d ${db} -c ${JSON.stringify(sql)}`).trim();
+        return this.checked(
+            host,
+            `cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -At -d ${db} -c ${JSON.stringify(sql)}`,
+        ).trim();
     }
 
     /** Body of a request through a host's own nginx, with the instance's Host header. */
@@ -169,7 +198,10 @@ export class Rehearsal {
         const expected = differences.filter(d => reason(d)).map(d => `${d} (${reason(d)})`);
         const unexpected = differences.filter(d => !reason(d));
         return {
-            identical: unexpected.length === 0, differences: unexpected, expected, after,
+            identical: unexpected.length === 0,
+            differences: unexpected,
+            expected,
+            after,
             report: formatParityReport(this.baseline, after, { labels: ["source (before)", "target (after)"], maxDifferences: 5 }),
         };
     }
@@ -182,12 +214,19 @@ export class Rehearsal {
         const visible = state.resources.map(r => {
             const inputs = { ...r.inputs } as Record<string, unknown>;
             const outputs = { ...r.outputs } as Record<string, unknown>;
-            for (const path of r.secretPaths) { delete inputs[path]; delete outputs[path]; }
+            for (const path of r.secretPaths) {
+                delete inputs[path];
+                delete outputs[path];
+            }
             return { ...r, inputs, outputs };
         });
         const log = existsSync(this.logPath) ? readFileSync(this.logPath, "utf8") : "";
-        const haystack = [JSON.stringify(visible), JSON.stringify(stripSecretMarked(state.outputs)), log,
-            JSON.stringify(this.runs.map(r => r.outputs))].join("\n");
+        const haystack = [
+            JSON.stringify(visible),
+            JSON.stringify(stripSecretMarked(state.outputs)),
+            log,
+            JSON.stringify(this.runs.map(r => r.outputs)),
+        ].join("\n");
         return secrets.filter(s => haystack.includes(s));
     }
 
@@ -215,18 +254,24 @@ export class Rehearsal {
         for (const run of this.runs) {
             lines.push(`phase ${run.phase}: ${run.ok ? "ok" : `FAILED (${(run.error ?? "").split("\n")[0]})`}`);
             for (const e of run.events.filter(x => x.op !== "same" && x.type.startsWith("command:"))) {
-                lines.push(`  ${e.ok ? "✓" : "✗"} ${e.op.padEnd(8)} ${e.name.padEnd(26)} ${(e.host ?? "").padEnd(11)} ${e.seconds.toFixed(1).padStart(6)} s`);
+                lines.push(
+                    `  ${e.ok ? "✓" : "✗"} ${e.op.padEnd(8)} ${e.name.padEnd(26)} ${(e.host ?? "").padEnd(11)} ${e.seconds.toFixed(1).padStart(6)} s`,
+                );
             }
         }
         const window = this.downtime();
-        if (window) lines.push(`downtime window (source services stopping -> target healthy through nginx): ${window.seconds.toFixed(1)} s`);
+        if (window)
+            lines.push(`downtime window (source services stopping -> target healthy through nginx): ${window.seconds.toFixed(1)} s`);
         return lines.join("\n");
     }
 
     /** Write a summary file beside the state, for CI artefacts and humans. */
     saveSummary(extra: Record<string, unknown> = {}): string {
         const path = join(this.dir, "summary.json");
-        writeFileSync(path, JSON.stringify({ setupSeconds: this.setupSeconds, downtime: this.downtime(), events: this.events(), ...extra }, null, 2));
+        writeFileSync(
+            path,
+            JSON.stringify({ setupSeconds: this.setupSeconds, downtime: this.downtime(), events: this.events(), ...extra }, null, 2),
+        );
         return path;
     }
 

@@ -29,8 +29,10 @@ async function main(): Promise<number> {
     console.log(`== rehearsal: ${size} instance, target ${targetKind} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`);
     r.setup();
     const s = r.bundle!.summary;
-    console.log(`== source server seeded: ${s.accounts} accounts, ${s.statuses} statuses, ${s.mediaFiles} media files ` +
-        `(${(s.mediaBytes / 1e6).toFixed(1)} MB), ${s.redisKeys} Redis keys; setup ${JSON.stringify(r.setupSeconds)}`);
+    console.log(
+        `== source server seeded: ${s.accounts} accounts, ${s.statuses} statuses, ${s.mediaFiles} media files ` +
+            `(${(s.mediaBytes / 1e6).toFixed(1)} MB), ${s.redisKeys} Redis keys; setup ${JSON.stringify(r.setupSeconds)}`,
+    );
 
     for (const phase of ["prepare", "cutover", "complete"]) {
         console.log(`\n== pulumi config set phase ${phase} && pulumi up`);
@@ -62,7 +64,10 @@ async function main(): Promise<number> {
     return ok ? 0 : 1;
 }
 
-main().then(code => process.exit(code), err => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-});
+main().then(
+    code => process.exit(code),
+    err => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    },
+);

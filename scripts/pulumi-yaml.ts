@@ -9,7 +9,10 @@ import YAML from "yaml";
 import { CONFIG_KEYS, PROJECT } from "../lib/config-keys";
 
 const config: Record<string, unknown> = {};
-for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, { type: string; description: string; default?: unknown; secret?: boolean }][]) {
+for (const [key, spec] of Object.entries(CONFIG_KEYS) as [
+    string,
+    { type: string; description: string; default?: unknown; secret?: boolean },
+][]) {
     config[key] = {
         type: spec.type,
         description: spec.description,
@@ -23,6 +26,8 @@ const project = {
     description: "Move a running Mastodon instance to a new server as a phased Pulumi program (prepare, cutover, complete).",
     config,
 };
-writeFileSync(join(__dirname, "..", "Pulumi.yaml"),
+writeFileSync(
+    join(__dirname, "..", "Pulumi.yaml"),
     "# Project file. The config keys are generated from lib/config.ts (CONFIG_KEYS) by `npm run gen:pulumi-yaml`.\n" +
-    YAML.stringify(project, { lineWidth: 0 }));
+        YAML.stringify(project, { lineWidth: 0 }),
+);

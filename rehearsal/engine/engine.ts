@@ -27,209 +27,243 @@ export type Log = (line: string) => void;
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
 
 function hex(n: number): string {
-  return crypto.randomBytes(n).toString("hex");
+    return crypto.randomBytes(n).toString("hex");
 }
 
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+    return err instanceof Error ? err.message : String(err);
 }
 
 export class Engine {
-  readonly events: StepEvent[] = [];
-  readonly failures: string[] = [];
-  private readonly current = new Map<string, StateResource>();
-  private readonly registered = new Set<string>();
-  private readonly queuedDeletes: StateResource[] = [];
-  private inFlight = 0;
-  private lastActivity = Date.now();
+    readonly events: StepEvent[] = [];
+    readonly failures: string[] = [];
+    private readonly current = new Map<string, StateResource>();
+    private readonly registered = new Set<string>();
+    private readonly queuedDeletes: StateResource[] = [];
+    private inFlight = 0;
+    private lastActivity = Date.now();
 
-  constructor(
-    private readonly opts: UpOptions,
-    private readonly prev: EngineState,
-    private readonly log: Log,
-  ) {
-    for (const r of prev.resources) this.current.set(resourceKey(r.type, r.name), r);
-    this.queuedDeletes.push(...prev.pendingDeletes);
-  }
-
-  mocks(): pulumiType.runtime.Mocks {
-    return {
-      newResource: (args) => this.tracked(() => this.newResource(args)),
-      call: (args) => (args.token === "aws:ec2/getAmi:getAmi" ? { id: "ami-0rehearsal", imageId: "ami-0rehearsal" } : {}),
-    };
-  }
-
-  /** The program is quiet: nothing registering, nothing finished for `ms` (failed branches never call waitForRPCs back). */
-  async quiet(ms: number): Promise<void> {
-    this.lastActivity = Date.now();
-    while (this.inFlight > 0 || Date.now() - this.lastActivity < ms) {
-      await new Promise((r) => setTimeout(r, 100));
+    constructor(
+        private readonly opts: UpOptions,
+        private readonly prev: EngineState,
+        private readonly log: Log,
+    ) {
+        for (const r of prev.resources) this.current.set(resourceKey(r.type, r.name), r);
+        this.queuedDeletes.push(...prev.pendingDeletes);
     }
-  }
 
-  private async tracked<T>(fn: () => Promise<T>): Promise<T> {
-    this.inFlight++;
-    this.lastActivity = Date.now();
-    try {
-      return await fn();
-    } finally {
-      this.inFlight--;
-      this.lastActivity = Date.now();
+    mocks(): pulumiType.runtime.Mocks {
+        return {
+            newResource: args => this.tracked(() => this.newResource(args)),
+            call: args => (args.token === "aws:ec2/getAmi:getAmi" ? { id: "ami-0rehearsal", imageId: "ami-0rehearsal" } : {}),
+        };
     }
-  }
 
-  private async newResource(args: MockArgs): Promise<MockResult> {
-    if (args.custom === false) return { id: undefined, state: {} };
-    if (args.type.startsWith("pulumi:providers:")) return { id: `${args.name}-provider`, state: args.inputs };
-    if (args.type === STACK_REFERENCE) return this.stackReference(String(args.inputs.name ?? args.name));
-    const key = resourceKey(args.type, args.name);
-    if (this.registered.has(key)) throw new Error(`Duplicate resource URN '${key}'; try giving it a unique name`);
-    this.registered.add(key);
-    const secretPaths: string[] = [];
-    const inputs = (await normalize(args.inputs, "", secretPaths)) as Obj;
-    const old = this.current.get(key);
-    const op = this.decide(args.type, old, inputs);
-    if (op === "same") return this.same(key, args, old!);
-    const outputs = await this.step(args.name, args.type, op, hostOf(inputs), () =>
-      COMMAND_TYPES.has(args.type) ? this.runCommand(args, op, inputs, old) : this.recordOnly(args),
-    );
-    const id = this.idFor(args, op === "replace-create" ? undefined : old);
-    if (op === "replace-create" && old) this.queuedDeletes.push(old);
-    this.save(key, { type: args.type, name: args.name, id, inputs, secretPaths, outputs, host: hostOf(inputs) });
-    return { id, state: { ...args.inputs, ...outputs, ...(COMMAND_TYPES.has(args.type) ? {} : { id }) } };
-  }
-
-  private decide(type: string, old: StateResource | undefined, inputs: Obj): StepOp {
-    if (!old) return "create";
-    if (deepEqual(old.inputs, inputs)) return "same";
-    if (COMMAND_TYPES.has(type) && !deepEqual(old.inputs.triggers, inputs.triggers)) return "replace-create";
-    return "update";
-  }
-
-  private same(key: string, args: MockArgs, old: StateResource): MockResult {
-    const now = new Date().toISOString();
-    this.events.push({ name: args.name, type: args.type, op: "same", host: old.host, startedAt: now, endedAt: now, seconds: 0, ok: true });
-    this.save(key, { ...old });
-    return { id: old.id, state: { ...args.inputs, ...old.outputs } };
-  }
-
-  private save(key: string, r: Omit<StateResource, "seq" | "updatedAt">): void {
-    this.current.set(key, { ...r, seq: this.prev.nextSeq++, updatedAt: new Date().toISOString() });
-  }
-
-  private faultFor(name: string): FaultPlan | undefined {
-    const fault = this.opts.faults?.find((f) => f.resource === name);
-    if (!fault) return undefined;
-    return "afterSeconds" in fault.when ? { afterSeconds: fault.when.afterSeconds } : { stdoutMatches: new RegExp(fault.when.stdoutMatches) };
-  }
-
-  private runCommand(args: MockArgs, op: StepOp, inputs: Obj, old?: StateResource): Promise<Obj> {
-    const providerOp = op === "update" ? "update" : "create";
-    return runCommandOp(args.type, providerOp, inputs, {
-      sink: (_stream, line) => this.log(`    ${args.name} | ${line}`),
-      fault: this.faultFor(args.name),
-      previous: op === "update" ? old?.outputs : undefined,
-    }, args.inputs.source);
-  }
-
-  private async recordOnly(args: MockArgs): Promise<Obj> {
-    if (args.type === "aws:ec2/instance:Instance" || args.type === "aws:ec2/eip:Eip") {
-      const address = this.opts.awsAddress ?? "127.0.0.1";
-      return { publicIp: address, privateIp: address, arn: `arn:aws:ec2:rehearsal:000000000000:${args.name}` };
+    /** The program is quiet: nothing registering, nothing finished for `ms` (failed branches never call waitForRPCs back). */
+    async quiet(ms: number): Promise<void> {
+        this.lastActivity = Date.now();
+        while (this.inFlight > 0 || Date.now() - this.lastActivity < ms) {
+            await new Promise(r => setTimeout(r, 100));
+        }
     }
-    if (args.type.startsWith("aws:")) return { arn: `arn:aws:rehearsal:::${args.name}` };
-    return {};
-  }
 
-  private idFor(args: MockArgs, old?: StateResource): string {
-    if (args.id) return args.id.split("/").pop() ?? args.id;
-    if (old) return old.id;
-    if (args.type === "aws:ec2/instance:Instance") return `i-${hex(8)}`;
-    if (args.type === "aws:ec2/eip:Eip") return `eipalloc-${hex(8)}`;
-    return `${args.name}-${hex(4)}`;
-  }
-
-  private stackReference(name: string): MockResult {
-    const file = this.opts.stackStates?.[name];
-    const outputs = file ? readState(file).outputs : this.prev.outputs;
-    const plain: Obj = {};
-    const secretOutputNames: string[] = [];
-    for (const [k, v] of Object.entries(outputs)) {
-      if (isSecretMarked(v)) secretOutputNames.push(k);
-      plain[k] = isSecretMarked(v) ? wrapSecret(v.value) : v;
+    private async tracked<T>(fn: () => Promise<T>): Promise<T> {
+        this.inFlight++;
+        this.lastActivity = Date.now();
+        try {
+            return await fn();
+        } finally {
+            this.inFlight--;
+            this.lastActivity = Date.now();
+        }
     }
-    return { id: name, state: { name, outputs: plain, secretOutputNames } };
-  }
 
-  /** Time one step, log it like `pulumi up`, record the event; rethrows so the program sees the failure. */
-  private async step<T>(name: string, type: string, op: StepOp, host: string | undefined, fn: () => Promise<T>): Promise<T> {
-    const started = new Date();
-    const verb = { create: "+ create", update: "~ update", delete: "- delete", "replace-create": "+ replace", "replace-delete": "- delete (replaced)", same: "  same" }[op];
-    this.log(`${verb} ${name}${host ? ` (${host})` : ""}`);
-    const finish = (ok: boolean, error?: string) => {
-      const ended = new Date();
-      const seconds = Math.round((ended.getTime() - started.getTime()) / 100) / 10;
-      this.events.push({ name, type, op, host, startedAt: started.toISOString(), endedAt: ended.toISOString(), seconds, ok, ...(error ? { error } : {}) });
-      this.log(ok ? `✓ ${name} ${seconds.toFixed(1)}s` : `✗ ${name}: ${error}`);
-    };
-    try {
-      const result = await fn();
-      finish(true);
-      return result;
-    } catch (err) {
-      const error = messageOf(err);
-      finish(false, error);
-      this.failures.push(`${name}: ${error}`);
-      throw err;
+    private async newResource(args: MockArgs): Promise<MockResult> {
+        if (args.custom === false) return { id: undefined, state: {} };
+        if (args.type.startsWith("pulumi:providers:")) return { id: `${args.name}-provider`, state: args.inputs };
+        if (args.type === STACK_REFERENCE) return this.stackReference(String(args.inputs.name ?? args.name));
+        const key = resourceKey(args.type, args.name);
+        if (this.registered.has(key)) throw new Error(`Duplicate resource URN '${key}'; try giving it a unique name`);
+        this.registered.add(key);
+        const secretPaths: string[] = [];
+        const inputs = (await normalize(args.inputs, "", secretPaths)) as Obj;
+        const old = this.current.get(key);
+        const op = this.decide(args.type, old, inputs);
+        if (op === "same") return this.same(key, args, old!);
+        const outputs = await this.step(args.name, args.type, op, hostOf(inputs), () =>
+            COMMAND_TYPES.has(args.type) ? this.runCommand(args, op, inputs, old) : this.recordOnly(args),
+        );
+        const id = this.idFor(args, op === "replace-create" ? undefined : old);
+        if (op === "replace-create" && old) this.queuedDeletes.push(old);
+        this.save(key, { type: args.type, name: args.name, id, inputs, secretPaths, outputs, host: hostOf(inputs) });
+        return { id, state: { ...args.inputs, ...outputs, ...(COMMAND_TYPES.has(args.type) ? {} : { id }) } };
     }
-  }
 
-  /** Run a stored delete (stored connection/stdin/environment). Returns false when it failed. */
-  private async deleteOne(r: StateResource, op: "delete" | "replace-delete"): Promise<boolean> {
-    const hasDelete = COMMAND_TYPES.has(r.type) && r.type !== COPY_TO_REMOTE && commandFor(r.inputs, "delete") !== undefined;
-    try {
-      await this.step(r.name, r.type, op, r.host, async () => {
-        if (!hasDelete) return;
-        await runCommandOp(r.type, "delete", r.inputs, {
-          sink: (_s, line) => this.log(`    ${r.name} | ${line}`),
-          fault: this.faultFor(r.name),
-          previous: r.outputs,
+    private decide(type: string, old: StateResource | undefined, inputs: Obj): StepOp {
+        if (!old) return "create";
+        if (deepEqual(old.inputs, inputs)) return "same";
+        if (COMMAND_TYPES.has(type) && !deepEqual(old.inputs.triggers, inputs.triggers)) return "replace-create";
+        return "update";
+    }
+
+    private same(key: string, args: MockArgs, old: StateResource): MockResult {
+        const now = new Date().toISOString();
+        this.events.push({
+            name: args.name,
+            type: args.type,
+            op: "same",
+            host: old.host,
+            startedAt: now,
+            endedAt: now,
+            seconds: 0,
+            ok: true,
         });
-      });
-      return true;
-    } catch {
-      return false;
+        this.save(key, { ...old });
+        return { id: old.id, state: { ...args.inputs, ...old.outputs } };
     }
-  }
 
-  /** Old halves of replacements left over from a failed run: the engine deletes them first. */
-  async runPendingDeletes(): Promise<void> {
-    while (this.queuedDeletes.length > 0) {
-      if (!(await this.deleteOne(this.queuedDeletes[this.queuedDeletes.length - 1]!, "replace-delete"))) return;
-      this.queuedDeletes.pop();
+    private save(key: string, r: Omit<StateResource, "seq" | "updatedAt">): void {
+        this.current.set(key, { ...r, seq: this.prev.nextSeq++, updatedAt: new Date().toISOString() });
     }
-  }
 
-  /** After a successful program: delete what left it (reverse completion order), then replaced halves. */
-  async deletePhase(): Promise<void> {
-    const gone = [...this.current.entries()].filter(([key]) => !this.registered.has(key)).sort((a, b) => b[1].seq - a[1].seq);
-    for (const [key, r] of gone) {
-      if (!(await this.deleteOne(r, "delete"))) return;
-      this.current.delete(key);
+    private faultFor(name: string): FaultPlan | undefined {
+        const fault = this.opts.faults?.find(f => f.resource === name);
+        if (!fault) return undefined;
+        return "afterSeconds" in fault.when
+            ? { afterSeconds: fault.when.afterSeconds }
+            : { stdoutMatches: new RegExp(fault.when.stdoutMatches) };
     }
-    this.queuedDeletes.sort((a, b) => a.seq - b.seq);
-    await this.runPendingDeletes();
-  }
 
-  /** The state to persist: everything that succeeded, plus what could not be deleted yet. */
-  nextState(outputs: Obj | undefined): EngineState {
-    return {
-      version: 1,
-      note: this.prev.note,
-      nextSeq: this.prev.nextSeq,
-      outputs: outputs ?? this.prev.outputs,
-      resources: [...this.current.values()].sort((a, b) => a.seq - b.seq),
-      pendingDeletes: [...this.queuedDeletes],
-    };
-  }
+    private runCommand(args: MockArgs, op: StepOp, inputs: Obj, old?: StateResource): Promise<Obj> {
+        const providerOp = op === "update" ? "update" : "create";
+        return runCommandOp(
+            args.type,
+            providerOp,
+            inputs,
+            {
+                sink: (_stream, line) => this.log(`    ${args.name} | ${line}`),
+                fault: this.faultFor(args.name),
+                previous: op === "update" ? old?.outputs : undefined,
+            },
+            args.inputs.source,
+        );
+    }
+
+    private async recordOnly(args: MockArgs): Promise<Obj> {
+        if (args.type === "aws:ec2/instance:Instance" || args.type === "aws:ec2/eip:Eip") {
+            const address = this.opts.awsAddress ?? "127.0.0.1";
+            return { publicIp: address, privateIp: address, arn: `arn:aws:ec2:rehearsal:000000000000:${args.name}` };
+        }
+        if (args.type.startsWith("aws:")) return { arn: `arn:aws:rehearsal:::${args.name}` };
+        return {};
+    }
+
+    private idFor(args: MockArgs, old?: StateResource): string {
+        if (args.id) return args.id.split("/").pop() ?? args.id;
+        if (old) return old.id;
+        if (args.type === "aws:ec2/instance:Instance") return `i-${hex(8)}`;
+        if (args.type === "aws:ec2/eip:Eip") return `eipalloc-${hex(8)}`;
+        return `${args.name}-${hex(4)}`;
+    }
+
+    private stackReference(name: string): MockResult {
+        const file = this.opts.stackStates?.[name];
+        const outputs = file ? readState(file).outputs : this.prev.outputs;
+        const plain: Obj = {};
+        const secretOutputNames: string[] = [];
+        for (const [k, v] of Object.entries(outputs)) {
+            if (isSecretMarked(v)) secretOutputNames.push(k);
+            plain[k] = isSecretMarked(v) ? wrapSecret(v.value) : v;
+        }
+        return { id: name, state: { name, outputs: plain, secretOutputNames } };
+    }
+
+    /** Time one step, log it like `pulumi up`, record the event; rethrows so the program sees the failure. */
+    private async step<T>(name: string, type: string, op: StepOp, host: string | undefined, fn: () => Promise<T>): Promise<T> {
+        const started = new Date();
+        const verb = {
+            create: "+ create",
+            update: "~ update",
+            delete: "- delete",
+            "replace-create": "+ replace",
+            "replace-delete": "- delete (replaced)",
+            same: "  same",
+        }[op];
+        this.log(`${verb} ${name}${host ? ` (${host})` : ""}`);
+        const finish = (ok: boolean, error?: string) => {
+            const ended = new Date();
+            const seconds = Math.round((ended.getTime() - started.getTime()) / 100) / 10;
+            this.events.push({
+                name,
+                type,
+                op,
+                host,
+                startedAt: started.toISOString(),
+                endedAt: ended.toISOString(),
+                seconds,
+                ok,
+                ...(error ? { error } : {}),
+            });
+            this.log(ok ? `✓ ${name} ${seconds.toFixed(1)}s` : `✗ ${name}: ${error}`);
+        };
+        try {
+            const result = await fn();
+            finish(true);
+            return result;
+        } catch (err) {
+            const error = messageOf(err);
+            finish(false, error);
+            this.failures.push(`${name}: ${error}`);
+            throw err;
+        }
+    }
+
+    /** Run a stored delete (stored connection/stdin/environment). Returns false when it failed. */
+    private async deleteOne(r: StateResource, op: "delete" | "replace-delete"): Promise<boolean> {
+        const hasDelete = COMMAND_TYPES.has(r.type) && r.type !== COPY_TO_REMOTE && commandFor(r.inputs, "delete") !== undefined;
+        try {
+            await this.step(r.name, r.type, op, r.host, async () => {
+                if (!hasDelete) return;
+                await runCommandOp(r.type, "delete", r.inputs, {
+                    sink: (_s, line) => this.log(`    ${r.name} | ${line}`),
+                    fault: this.faultFor(r.name),
+                    previous: r.outputs,
+                });
+            });
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
+    /** Old halves of replacements left over from a failed run: the engine deletes them first. */
+    async runPendingDeletes(): Promise<void> {
+        while (this.queuedDeletes.length > 0) {
+            if (!(await this.deleteOne(this.queuedDeletes[this.queuedDeletes.length - 1]!, "replace-delete"))) return;
+            this.queuedDeletes.pop();
+        }
+    }
+
+    /** After a successful program: delete what left it (reverse completion order), then replaced halves. */
+    async deletePhase(): Promise<void> {
+        const gone = [...this.current.entries()].filter(([key]) => !this.registered.has(key)).sort((a, b) => b[1].seq - a[1].seq);
+        for (const [key, r] of gone) {
+            if (!(await this.deleteOne(r, "delete"))) return;
+            this.current.delete(key);
+        }
+        this.queuedDeletes.sort((a, b) => a.seq - b.seq);
+        await this.runPendingDeletes();
+    }
+
+    /** The state to persist: everything that succeeded, plus what could not be deleted yet. */
+    nextState(outputs: Obj | undefined): EngineState {
+        return {
+            version: 1,
+            note: this.prev.note,
+            nextSeq: this.prev.nextSeq,
+            outputs: outputs ?? this.prev.outputs,
+            resources: [...this.current.values()].sort((a, b) => a.seq - b.seq),
+            pendingDeletes: [...this.queuedDeletes],
+        };
+    }
 }

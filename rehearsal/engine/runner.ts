@@ -20,60 +20,61 @@ const CHILD = path.join(__dirname, "child.ts");
 const TS_REGISTER = path.join(__dirname, "ts-register.cjs");
 
 function loaderArgs(): string[] {
-  if (process.env.REHEARSAL_ENGINE_TSX === "1") return ["--import", pathToFileURL(createRequire(__filename).resolve("tsx")).href];
-  return ["--require", TS_REGISTER];
+    if (process.env.REHEARSAL_ENGINE_TSX === "1") return ["--import", pathToFileURL(createRequire(__filename).resolve("tsx")).href];
+    return ["--require", TS_REGISTER];
 }
 
 /** Replace secret config values (and their JSON-string forms) with [secret]. */
 export function secretMasker(config: Record<string, string>, secretKeys: string[]): (s: string) => string {
-  const values = secretKeys
-    .map((k) => config[k])
-    .filter((v): v is string => typeof v === "string" && v.length >= 3)
-    .sort((a, b) => b.length - a.length);
-  return (s) => values.reduce((acc, v) => acc.split(v).join("[secret]"), s);
+    const values = secretKeys
+        .map(k => config[k])
+        .filter((v): v is string => typeof v === "string" && v.length >= 3)
+        .sort((a, b) => b.length - a.length);
+    return s => values.reduce((acc, v) => acc.split(v).join("[secret]"), s);
 }
 
 function lineWriter(opts: UpOptions, mask: (s: string) => string): { push(chunk: Buffer): void; flush(): void } {
-  if (opts.logPath) fs.mkdirSync(path.dirname(path.resolve(opts.logPath)), { recursive: true });
-  const lines = lineSplitter((line) => {
-    const masked = mask(line) + "\n";
-    if (opts.logPath) fs.appendFileSync(opts.logPath, masked);
-    if (opts.echo) process.stdout.write(masked);
-  });
-  return { push: (chunk) => lines.push(chunk.toString()), flush: () => lines.flush() };
+    if (opts.logPath) fs.mkdirSync(path.dirname(path.resolve(opts.logPath)), { recursive: true });
+    const lines = lineSplitter(line => {
+        const masked = mask(line) + "\n";
+        if (opts.logPath) fs.appendFileSync(opts.logPath, masked);
+        if (opts.echo) process.stdout.write(masked);
+    });
+    return { push: chunk => lines.push(chunk.toString()), flush: () => lines.flush() };
 }
 
 function maskResult(result: UpResult, mask: (s: string) => string): UpResult {
-  return {
-    ...result,
-    ...(result.error !== undefined ? { error: mask(result.error) } : {}),
-    events: result.events.map((e) => (e.error !== undefined ? { ...e, error: mask(e.error) } : e)),
-  };
+    return {
+        ...result,
+        ...(result.error !== undefined ? { error: mask(result.error) } : {}),
+        events: result.events.map(e => (e.error !== undefined ? { ...e, error: mask(e.error) } : e)),
+    };
 }
 
 export async function up(opts: UpOptions): Promise<UpResult> {
-  const resolved: UpOptions = { ...opts, projectDir: path.resolve(opts.projectDir), statePath: path.resolve(opts.statePath) };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-up-"));
-  const optionsFile = path.join(dir, "options.json");
-  const resultFile = path.join(dir, "result.json");
-  fs.writeFileSync(optionsFile, JSON.stringify(resolved), { mode: 0o600 });
-  const mask = secretMasker(opts.config, opts.secretKeys);
-  const out = lineWriter(resolved, mask);
-  try {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, [...loaderArgs(), CHILD, optionsFile, resultFile], {
-        cwd: resolved.projectDir,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      child.stdout.on("data", (d: Buffer) => out.push(d));
-      child.stderr.on("data", (d: Buffer) => out.push(d));
-      child.on("error", reject);
-      child.on("close", resolve);
-    });
-    out.flush();
-    if (!fs.existsSync(resultFile)) return { ok: false, error: `engine child exited with code ${code} without a result`, outputs: {}, events: [] };
-    return maskResult(JSON.parse(fs.readFileSync(resultFile, "utf8")) as UpResult, mask);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+    const resolved: UpOptions = { ...opts, projectDir: path.resolve(opts.projectDir), statePath: path.resolve(opts.statePath) };
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rehearsal-up-"));
+    const optionsFile = path.join(dir, "options.json");
+    const resultFile = path.join(dir, "result.json");
+    fs.writeFileSync(optionsFile, JSON.stringify(resolved), { mode: 0o600 });
+    const mask = secretMasker(opts.config, opts.secretKeys);
+    const out = lineWriter(resolved, mask);
+    try {
+        const code = await new Promise<number | null>((resolve, reject) => {
+            const child = spawn(process.execPath, [...loaderArgs(), CHILD, optionsFile, resultFile], {
+                cwd: resolved.projectDir,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            child.stdout.on("data", (d: Buffer) => out.push(d));
+            child.stderr.on("data", (d: Buffer) => out.push(d));
+            child.on("error", reject);
+            child.on("close", resolve);
+        });
+        out.flush();
+        if (!fs.existsSync(resultFile))
+            return { ok: false, error: `engine child exited with code ${code} without a result`, outputs: {}, events: [] };
+        return maskResult(JSON.parse(fs.readFileSync(resultFile, "utf8")) as UpResult, mask);
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 }

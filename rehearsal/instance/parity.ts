@@ -7,49 +7,49 @@
 import { HostTarget, Run, psqlAsPostgres, redisCli, resolveTarget, runChecked, shQuote } from "./host";
 
 export interface TablePrint {
-  rows: number;
-  checksum: string;
-  owner: string;
+    rows: number;
+    checksum: string;
+    owner: string;
 }
 
 export interface DbPrint {
-  encoding: string;
-  collate: string;
-  /** md5 over columns, indexes, constraints and function bodies. */
-  schemaHash: string;
-  tables: Record<string, TablePrint>;
-  sequences: Record<string, { lastValue: string; isCalled: boolean }>;
-  /** Row count, or -1 when not populated. */
-  matviews: Record<string, number>;
+    encoding: string;
+    collate: string;
+    /** md5 over columns, indexes, constraints and function bodies. */
+    schemaHash: string;
+    tables: Record<string, TablePrint>;
+    sequences: Record<string, { lastValue: string; isCalled: boolean }>;
+    /** Row count, or -1 when not populated. */
+    matviews: Record<string, number>;
 }
 
 export interface MediaPrint {
-  sha256: string;
-  size: number;
-  owner: string;
+    sha256: string;
+    size: number;
+    owner: string;
 }
 
 export interface RedisPrint {
-  type: string;
-  /** sha1 of the canonical content (sorted for sets and hashes). */
-  hash: string;
-  /** Elements (1 for strings). */
-  length: number;
-  volatile: boolean;
+    type: string;
+    /** sha1 of the canonical content (sorted for sets and hashes). */
+    hash: string;
+    /** Elements (1 for strings). */
+    length: number;
+    volatile: boolean;
 }
 
 export interface Fingerprint {
-  db: DbPrint | null;
-  /** Relative path under `public/system` → file print; null when the directory is absent. */
-  media: Record<string, MediaPrint> | null;
-  /** Key → print; null when Redis was not inspected. */
-  redis: Record<string, RedisPrint> | null;
-  env: { sha256: string; mode: string; owner: string } | null;
+    db: DbPrint | null;
+    /** Relative path under `public/system` → file print; null when the directory is absent. */
+    media: Record<string, MediaPrint> | null;
+    /** Key → print; null when Redis was not inspected. */
+    redis: Record<string, RedisPrint> | null;
+    env: { sha256: string; mode: string; owner: string } | null;
 }
 
 export interface FingerprintOptions extends HostTarget {
-  /** Inspect Redis too (default true). */
-  redis?: boolean;
+    /** Inspect Redis too (default true). */
+    redis?: boolean;
 }
 
 const SQL = String.raw`
@@ -124,241 +124,273 @@ return table.concat(out, '\n')
 `;
 
 function heredoc(tag: string, body: string): string {
-  return `<<'${tag}'\n${body.trim()}\n${tag}`;
+    return `<<'${tag}'\n${body.trim()}\n${tag}`;
 }
 
 /** The single bash script that prints the fingerprint as tagged lines. */
 export function fingerprintScript(opts: FingerprintOptions = {}): string {
-  const t = resolveTarget(opts);
-  const media = `${t.liveDir}/public/system`;
-  const env = `${t.liveDir}/.env.production`;
-  const exists = `SELECT 1 FROM pg_database WHERE datname = '${t.dbName.replace(/'/g, "''")}'`;
-  const lines = [
-    "set -euo pipefail",
-    `if [ "$(${psqlAsPostgres(t, "postgres", `-At -c ${shQuote(exists)}`)})" = 1 ]; then`,
-    `  ${psqlAsPostgres(t, t.dbName, `-At -F $'\\t' -f -`)} ${heredoc("FINGERPRINT_SQL", SQL)}`,
-    "else echo DB_ABSENT; fi",
-    `if [ -d ${shQuote(media)} ]; then`,
-    `  cd ${shQuote(media)}`,
-    "  echo \"MEDIA_SIZES $(find . -type f -printf '%s %u %P\\0' | base64 -w0)\"",
-    "  echo \"MEDIA_HASHES $(find . -type f -print0 | xargs -0 -r sha256sum -z | base64 -w0)\"",
-    "  cd /",
-    "else echo MEDIA_ABSENT; fi",
-    `if [ -f ${shQuote(env)} ]; then`,
-    `  echo "ENV $(sha256sum < ${shQuote(env)} | cut -c1-64) $(stat -c '%a %U' ${shQuote(env)})"`,
-    "else echo ENV_ABSENT; fi",
-  ];
-  if (opts.redis ?? true) {
-    lines.push(
-      `LUA=$(cat ${heredoc("FINGERPRINT_LUA", REDIS_LUA)}\n)`,
-      `REDIS_OUT=$(${redisCli(t)} --raw EVAL "$LUA" 0)`,
-      'echo "REDIS $(printf %s "$REDIS_OUT" | base64 -w0)"',
-    );
-  }
-  return lines.join("\n") + "\n";
+    const t = resolveTarget(opts);
+    const media = `${t.liveDir}/public/system`;
+    const env = `${t.liveDir}/.env.production`;
+    const exists = `SELECT 1 FROM pg_database WHERE datname = '${t.dbName.replace(/'/g, "''")}'`;
+    const lines = [
+        "set -euo pipefail",
+        `if [ "$(${psqlAsPostgres(t, "postgres", `-At -c ${shQuote(exists)}`)})" = 1 ]; then`,
+        `  ${psqlAsPostgres(t, t.dbName, `-At -F $'\\t' -f -`)} ${heredoc("FINGERPRINT_SQL", SQL)}`,
+        "else echo DB_ABSENT; fi",
+        `if [ -d ${shQuote(media)} ]; then`,
+        `  cd ${shQuote(media)}`,
+        "  echo \"MEDIA_SIZES $(find . -type f -printf '%s %u %P\\0' | base64 -w0)\"",
+        '  echo "MEDIA_HASHES $(find . -type f -print0 | xargs -0 -r sha256sum -z | base64 -w0)"',
+        "  cd /",
+        "else echo MEDIA_ABSENT; fi",
+        `if [ -f ${shQuote(env)} ]; then`,
+        `  echo "ENV $(sha256sum < ${shQuote(env)} | cut -c1-64) $(stat -c '%a %U' ${shQuote(env)})"`,
+        "else echo ENV_ABSENT; fi",
+    ];
+    if (opts.redis ?? true) {
+        lines.push(
+            `LUA=$(cat ${heredoc("FINGERPRINT_LUA", REDIS_LUA)}\n)`,
+            `REDIS_OUT=$(${redisCli(t)} --raw EVAL "$LUA" 0)`,
+            'echo "REDIS $(printf %s "$REDIS_OUT" | base64 -w0)"',
+        );
+    }
+    return lines.join("\n") + "\n";
 }
 
 function decodeB64(line: string, tag: string): Buffer {
-  return Buffer.from(line.slice(tag.length + 1), "base64");
+    return Buffer.from(line.slice(tag.length + 1), "base64");
 }
 
 /** NUL-separated records from `find -printf '%s %u %P\0'` and `sha256sum -z`. */
 function parseMedia(sizes: Buffer, hashes: Buffer): Record<string, MediaPrint> {
-  const media: Record<string, MediaPrint> = {};
-  for (const rec of sizes.toString("utf8").split("\0").filter(Boolean)) {
-    const m = /^(\d+) (\S+) ([\s\S]*)$/.exec(rec);
-    if (!m) throw new Error(`bad media size record: ${JSON.stringify(rec)}`);
-    media[m[3] as string] = { size: Number(m[1]), owner: m[2] as string, sha256: "" };
-  }
-  for (const rec of hashes.toString("utf8").split("\0").filter(Boolean)) {
-    const m = /^([0-9a-f]{64}) [ *]\.\/([\s\S]*)$/.exec(rec);
-    const entry = m ? media[m[2] as string] : undefined;
-    if (!m || !entry) throw new Error(`bad media hash record: ${JSON.stringify(rec)}`);
-    entry.sha256 = m[1] as string;
-  }
-  return media;
+    const media: Record<string, MediaPrint> = {};
+    for (const rec of sizes.toString("utf8").split("\0").filter(Boolean)) {
+        const m = /^(\d+) (\S+) ([\s\S]*)$/.exec(rec);
+        if (!m) throw new Error(`bad media size record: ${JSON.stringify(rec)}`);
+        media[m[3] as string] = { size: Number(m[1]), owner: m[2] as string, sha256: "" };
+    }
+    for (const rec of hashes.toString("utf8").split("\0").filter(Boolean)) {
+        const m = /^([0-9a-f]{64}) [ *]\.\/([\s\S]*)$/.exec(rec);
+        const entry = m ? media[m[2] as string] : undefined;
+        if (!m || !entry) throw new Error(`bad media hash record: ${JSON.stringify(rec)}`);
+        entry.sha256 = m[1] as string;
+    }
+    return media;
 }
 
 function parseRedis(text: string): Record<string, RedisPrint> {
-  const redis: Record<string, RedisPrint> = {};
-  for (const line of text.split("\n").filter(Boolean)) {
-    const m = /^([0-9a-f]*) (\w+) ([0-9a-f]{40}) (\d+) (volatile|persistent)$/.exec(line);
-    if (!m) throw new Error(`unexpected redis fingerprint line: ${line.slice(0, 200)}`);
-    redis[Buffer.from(m[1] as string, "hex").toString("utf8")] = { type: m[2] as string, hash: m[3] as string, length: Number(m[4]), volatile: m[5] === "volatile" };
-  }
-  return redis;
+    const redis: Record<string, RedisPrint> = {};
+    for (const line of text.split("\n").filter(Boolean)) {
+        const m = /^([0-9a-f]*) (\w+) ([0-9a-f]{40}) (\d+) (volatile|persistent)$/.exec(line);
+        if (!m) throw new Error(`unexpected redis fingerprint line: ${line.slice(0, 200)}`);
+        redis[Buffer.from(m[1] as string, "hex").toString("utf8")] = {
+            type: m[2] as string,
+            hash: m[3] as string,
+            length: Number(m[4]),
+            volatile: m[5] === "volatile",
+        };
+    }
+    return redis;
 }
 
 function emptyDb(): DbPrint {
-  return { encoding: "", collate: "", schemaHash: "", tables: {}, sequences: {}, matviews: {} };
+    return { encoding: "", collate: "", schemaHash: "", tables: {}, sequences: {}, matviews: {} };
 }
 
 /** Applies one tab-separated psql line (tags D, H, T, S, V) to the db print. */
 function parseDbLine(db: DbPrint, fields: string[]): void {
-  const [tag, a = "", b = "", c = "", d = ""] = fields;
-  if (tag === "D") Object.assign(db, { encoding: a, collate: b });
-  else if (tag === "H") db.schemaHash = a;
-  else if (tag === "T") db.tables[a] = { owner: b, rows: Number(c), checksum: d };
-  else if (tag === "S") db.sequences[a] = { lastValue: b, isCalled: c === "t" };
-  else if (tag === "V") db.matviews[a] = Number(b);
-  else throw new Error(`unexpected fingerprint line: ${fields.join("\t").slice(0, 200)}`);
+    const [tag, a = "", b = "", c = "", d = ""] = fields;
+    if (tag === "D") Object.assign(db, { encoding: a, collate: b });
+    else if (tag === "H") db.schemaHash = a;
+    else if (tag === "T") db.tables[a] = { owner: b, rows: Number(c), checksum: d };
+    else if (tag === "S") db.sequences[a] = { lastValue: b, isCalled: c === "t" };
+    else if (tag === "V") db.matviews[a] = Number(b);
+    else throw new Error(`unexpected fingerprint line: ${fields.join("\t").slice(0, 200)}`);
 }
 
 export function parseFingerprint(stdout: string): Fingerprint {
-  const fp: Fingerprint = { db: null, media: null, redis: null, env: null };
-  let sizes: Buffer | null = null;
-  for (const line of stdout.split("\n").filter(Boolean)) {
-    const word = line.split(/[ \t]/, 1)[0];
-    if (word === "DB_ABSENT" || word === "MEDIA_ABSENT" || word === "ENV_ABSENT") continue;
-    if (word === "MEDIA_SIZES") sizes = decodeB64(line, word);
-    else if (word === "MEDIA_HASHES") fp.media = parseMedia(sizes ?? Buffer.alloc(0), decodeB64(line, word));
-    else if (word === "REDIS") fp.redis = parseRedis(decodeB64(line, word).toString("utf8"));
-    else if (word === "ENV") {
-      const [, sha256 = "", mode = "", owner = ""] = line.split(" ");
-      fp.env = { sha256, mode, owner };
-    } else parseDbLine((fp.db ??= emptyDb()), line.split("\t"));
-  }
-  return fp;
+    const fp: Fingerprint = { db: null, media: null, redis: null, env: null };
+    let sizes: Buffer | null = null;
+    for (const line of stdout.split("\n").filter(Boolean)) {
+        const word = line.split(/[ \t]/, 1)[0];
+        if (word === "DB_ABSENT" || word === "MEDIA_ABSENT" || word === "ENV_ABSENT") continue;
+        if (word === "MEDIA_SIZES") sizes = decodeB64(line, word);
+        else if (word === "MEDIA_HASHES") fp.media = parseMedia(sizes ?? Buffer.alloc(0), decodeB64(line, word));
+        else if (word === "REDIS") fp.redis = parseRedis(decodeB64(line, word).toString("utf8"));
+        else if (word === "ENV") {
+            const [, sha256 = "", mode = "", owner = ""] = line.split(" ");
+            fp.env = { sha256, mode, owner };
+        } else parseDbLine((fp.db ??= emptyDb()), line.split("\t"));
+    }
+    return fp;
 }
 
 /** Runs the fingerprint script inside the host and parses its output. */
 export function fingerprint(run: Run, opts: FingerprintOptions = {}): Fingerprint {
-  const result = runChecked(run, "fingerprint", fingerprintScript(opts));
-  return parseFingerprint(result.stdout);
+    const result = runChecked(run, "fingerprint", fingerprintScript(opts));
+    return parseFingerprint(result.stdout);
 }
 
 // ---------------------------------------------------------------- comparison
 
 export interface Comparison {
-  identical: boolean;
-  differences: string[];
+    identical: boolean;
+    differences: string[];
 }
 
 type Diff = (msg: string) => void;
 
 function show(name: string): string {
-  return /^[\x21-\x7e]+$/.test(name) ? name : JSON.stringify(name);
+    return /^[\x21-\x7e]+$/.test(name) ? name : JSON.stringify(name);
 }
 
 /** Compares two keyed maps: missing/extra keys and, for shared keys, fields via `fields`. */
 function compareMaps<T>(label: string, a: Record<string, T>, b: Record<string, T>, diff: Diff, fields: (x: T, y: T) => string[]): void {
-  for (const key of Object.keys(a).sort()) {
-    const y = b[key];
-    if (y === undefined) diff(`${label} ${show(key)}: missing on second`);
-    else for (const what of fields(a[key] as T, y)) diff(`${label} ${show(key)}: ${what}`);
-  }
-  for (const key of Object.keys(b).sort()) if (!(key in a)) diff(`${label} ${show(key)}: only on second`);
+    for (const key of Object.keys(a).sort()) {
+        const y = b[key];
+        if (y === undefined) diff(`${label} ${show(key)}: missing on second`);
+        else for (const what of fields(a[key] as T, y)) diff(`${label} ${show(key)}: ${what}`);
+    }
+    for (const key of Object.keys(b).sort()) if (!(key in a)) diff(`${label} ${show(key)}: only on second`);
 }
 
 function fieldDiffs<T extends object>(x: T, y: T, keys: (keyof T)[]): string[] {
-  return keys.filter((k) => x[k] !== y[k]).map((k) => `${String(k)} ${String(x[k])} != ${String(y[k])}`);
+    return keys.filter(k => x[k] !== y[k]).map(k => `${String(k)} ${String(x[k])} != ${String(y[k])}`);
 }
 
 function presence(label: string, a: unknown, b: unknown, diff: Diff): boolean {
-  if (a === null && b === null) return false;
-  if (a === null || b === null) {
-    diff(`${label}: ${a === null ? "absent on first" : "absent on second"}`);
-    return false;
-  }
-  return true;
+    if (a === null && b === null) return false;
+    if (a === null || b === null) {
+        diff(`${label}: ${a === null ? "absent on first" : "absent on second"}`);
+        return false;
+    }
+    return true;
 }
 
 function compareDb(a: DbPrint | null, b: DbPrint | null, diff: Diff): void {
-  if (!presence("database", a, b, diff) || !a || !b) return;
-  for (const what of fieldDiffs(a, b, ["encoding", "collate"])) diff(`database ${what}`);
-  if (a.schemaHash !== b.schemaHash) diff("database schema (columns/indexes/constraints/functions) differs");
-  compareMaps("table", a.tables, b.tables, diff, (x, y) =>
-    fieldDiffs(x, y, ["rows", "owner"]).concat(x.rows === y.rows && x.checksum !== y.checksum ? ["content checksum differs"] : []),
-  );
-  compareMaps("sequence", a.sequences, b.sequences, diff, (x, y) => fieldDiffs(x, y, ["lastValue", "isCalled"]));
-  compareMaps("matview", a.matviews, b.matviews, diff, (x, y) => (x !== y ? [`rows ${x} != ${y}`] : []));
+    if (!presence("database", a, b, diff) || !a || !b) return;
+    for (const what of fieldDiffs(a, b, ["encoding", "collate"])) diff(`database ${what}`);
+    if (a.schemaHash !== b.schemaHash) diff("database schema (columns/indexes/constraints/functions) differs");
+    compareMaps("table", a.tables, b.tables, diff, (x, y) =>
+        fieldDiffs(x, y, ["rows", "owner"]).concat(x.rows === y.rows && x.checksum !== y.checksum ? ["content checksum differs"] : []),
+    );
+    compareMaps("sequence", a.sequences, b.sequences, diff, (x, y) => fieldDiffs(x, y, ["lastValue", "isCalled"]));
+    compareMaps("matview", a.matviews, b.matviews, diff, (x, y) => (x !== y ? [`rows ${x} != ${y}`] : []));
 }
 
 function compareMedia(a: Fingerprint["media"], b: Fingerprint["media"], diff: Diff): void {
-  if (!presence("media tree", a, b, diff) || !a || !b) return;
-  compareMaps("media", a, b, diff, (x, y) => fieldDiffs(x, y, ["size", "owner"]).concat(x.size === y.size && x.sha256 !== y.sha256 ? ["sha256 differs"] : []));
+    if (!presence("media tree", a, b, diff) || !a || !b) return;
+    compareMaps("media", a, b, diff, (x, y) =>
+        fieldDiffs(x, y, ["size", "owner"]).concat(x.size === y.size && x.sha256 !== y.sha256 ? ["sha256 differs"] : []),
+    );
 }
 
 function compareRedis(a: Fingerprint["redis"], b: Fingerprint["redis"], diff: Diff): void {
-  if (!presence("redis", a, b, diff) || !a || !b) return;
-  compareMaps("redis key", a, b, diff, (x, y) =>
-    fieldDiffs(x, y, ["type", "length", "volatile"]).concat(x.type === y.type && x.length === y.length && x.hash !== y.hash ? ["content differs"] : []),
-  );
+    if (!presence("redis", a, b, diff) || !a || !b) return;
+    compareMaps("redis key", a, b, diff, (x, y) =>
+        fieldDiffs(x, y, ["type", "length", "volatile"]).concat(
+            x.type === y.type && x.length === y.length && x.hash !== y.hash ? ["content differs"] : [],
+        ),
+    );
 }
 
 function compareEnv(a: Fingerprint["env"], b: Fingerprint["env"], diff: Diff): void {
-  if (!presence(".env.production", a, b, diff) || !a || !b) return;
-  if (a.sha256 !== b.sha256) diff(".env.production: content differs");
-  for (const what of fieldDiffs(a, b, ["mode", "owner"])) diff(`.env.production ${what}`);
+    if (!presence(".env.production", a, b, diff) || !a || !b) return;
+    if (a.sha256 !== b.sha256) diff(".env.production: content differs");
+    for (const what of fieldDiffs(a, b, ["mode", "owner"])) diff(`.env.production ${what}`);
 }
 
 export function compareFingerprints(a: Fingerprint, b: Fingerprint): Comparison {
-  const differences: string[] = [];
-  const diff: Diff = (msg) => differences.push(msg);
-  compareDb(a.db, b.db, diff);
-  compareMedia(a.media, b.media, diff);
-  compareRedis(a.redis, b.redis, diff);
-  compareEnv(a.env, b.env, diff);
-  return { identical: differences.length === 0, differences };
+    const differences: string[] = [];
+    const diff: Diff = msg => differences.push(msg);
+    compareDb(a.db, b.db, diff);
+    compareMedia(a.media, b.media, diff);
+    compareRedis(a.redis, b.redis, diff);
+    compareEnv(a.env, b.env, diff);
+    return { identical: differences.length === 0, differences };
 }
 
 // ---------------------------------------------------------------- report
 
 export interface FingerprintTotals {
-  tables: number;
-  rows: number;
-  sequences: number;
-  matviewRows: number;
-  mediaFiles: number;
-  mediaBytes: number;
-  redisKeys: number;
+    tables: number;
+    rows: number;
+    sequences: number;
+    matviewRows: number;
+    mediaFiles: number;
+    mediaBytes: number;
+    redisKeys: number;
 }
 
 export function totals(fp: Fingerprint): FingerprintTotals {
-  const tables = Object.values(fp.db?.tables ?? {});
-  const media = Object.values(fp.media ?? {});
-  return {
-    tables: tables.length,
-    rows: tables.reduce((s, t) => s + t.rows, 0),
-    sequences: Object.keys(fp.db?.sequences ?? {}).length,
-    matviewRows: Object.values(fp.db?.matviews ?? {}).reduce((s, n) => s + Math.max(0, n), 0),
-    mediaFiles: media.length,
-    mediaBytes: media.reduce((s, m) => s + m.size, 0),
-    redisKeys: Object.keys(fp.redis ?? {}).length,
-  };
+    const tables = Object.values(fp.db?.tables ?? {});
+    const media = Object.values(fp.media ?? {});
+    return {
+        tables: tables.length,
+        rows: tables.reduce((s, t) => s + t.rows, 0),
+        sequences: Object.keys(fp.db?.sequences ?? {}).length,
+        matviewRows: Object.values(fp.db?.matviews ?? {}).reduce((s, n) => s + Math.max(0, n), 0),
+        mediaFiles: media.length,
+        mediaBytes: media.reduce((s, m) => s + m.size, 0),
+        redisKeys: Object.keys(fp.redis ?? {}).length,
+    };
 }
 
 function mib(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MiB`;
+    return `${(bytes / 1048576).toFixed(1)} MiB`;
 }
 
 function matches(differences: string[], prefixes: string[]): string {
-  return differences.some((d) => prefixes.some((p) => d.startsWith(p))) ? "DIFF" : "ok";
+    return differences.some(d => prefixes.some(p => d.startsWith(p))) ? "DIFF" : "ok";
 }
 
 /** A compact table: what was checked on each side and whether it matched, then the differences. */
-export function formatParityReport(a: Fingerprint, b: Fingerprint, opts: { labels?: [string, string]; maxDifferences?: number } = {}): string {
-  const [la, lb] = opts.labels ?? ["source", "target"];
-  const cmp = compareFingerprints(a, b);
-  const ta = totals(a);
-  const tb = totals(b);
-  const n = (x: number): string => x.toLocaleString("en-US");
-  const envCell = (fp: Fingerprint): string => (fp.env ? `${fp.env.sha256.slice(0, 12)}… ${fp.env.mode} ${fp.env.owner}` : "absent");
-  const rows: [string, string, string, string][] = [
-    ["tables", `${ta.tables} (${n(ta.rows)} rows)`, `${tb.tables} (${n(tb.rows)} rows)`, matches(cmp.differences, ["table", "database"])],
-    ["sequences", `${ta.sequences}`, `${tb.sequences}`, matches(cmp.differences, ["sequence"])],
-    ["matviews", `${n(ta.matviewRows)} rows`, `${n(tb.matviewRows)} rows`, matches(cmp.differences, ["matview"])],
-    ["media files", `${n(ta.mediaFiles)} (${mib(ta.mediaBytes)})`, `${n(tb.mediaFiles)} (${mib(tb.mediaBytes)})`, matches(cmp.differences, ["media"])],
-    ["redis keys", a.redis ? n(ta.redisKeys) : "not checked", b.redis ? n(tb.redisKeys) : "not checked", matches(cmp.differences, ["redis"])],
-    [".env.production", envCell(a), envCell(b), matches(cmp.differences, [".env"])],
-  ];
-  const header: [string, string, string, string] = ["check", la, lb, "match"];
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...[header, ...rows].map((r) => r[i]?.length ?? 0)));
-  const fmt = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  const max = opts.maxDifferences ?? 20;
-  const lines = [fmt(header), fmt(widths.map((w) => "-".repeat(w))), ...rows.map(fmt)];
-  lines.push(cmp.identical ? "PARITY: identical" : `PARITY: ${cmp.differences.length} difference(s)`);
-  lines.push(...cmp.differences.slice(0, max).map((d) => `  - ${d}`));
-  if (cmp.differences.length > max) lines.push(`  … and ${cmp.differences.length - max} more`);
-  return lines.join("\n");
+export function formatParityReport(
+    a: Fingerprint,
+    b: Fingerprint,
+    opts: { labels?: [string, string]; maxDifferences?: number } = {},
+): string {
+    const [la, lb] = opts.labels ?? ["source", "target"];
+    const cmp = compareFingerprints(a, b);
+    const ta = totals(a);
+    const tb = totals(b);
+    const n = (x: number): string => x.toLocaleString("en-US");
+    const envCell = (fp: Fingerprint): string => (fp.env ? `${fp.env.sha256.slice(0, 12)}… ${fp.env.mode} ${fp.env.owner}` : "absent");
+    const rows: [string, string, string, string][] = [
+        [
+            "tables",
+            `${ta.tables} (${n(ta.rows)} rows)`,
+            `${tb.tables} (${n(tb.rows)} rows)`,
+            matches(cmp.differences, ["table", "database"]),
+        ],
+        ["sequences", `${ta.sequences}`, `${tb.sequences}`, matches(cmp.differences, ["sequence"])],
+        ["matviews", `${n(ta.matviewRows)} rows`, `${n(tb.matviewRows)} rows`, matches(cmp.differences, ["matview"])],
+        [
+            "media files",
+            `${n(ta.mediaFiles)} (${mib(ta.mediaBytes)})`,
+            `${n(tb.mediaFiles)} (${mib(tb.mediaBytes)})`,
+            matches(cmp.differences, ["media"]),
+        ],
+        [
+            "redis keys",
+            a.redis ? n(ta.redisKeys) : "not checked",
+            b.redis ? n(tb.redisKeys) : "not checked",
+            matches(cmp.differences, ["redis"]),
+        ],
+        [".env.production", envCell(a), envCell(b), matches(cmp.differences, [".env"])],
+    ];
+    const header: [string, string, string, string] = ["check", la, lb, "match"];
+    const widths = [0, 1, 2, 3].map(i => Math.max(...[header, ...rows].map(r => r[i]?.length ?? 0)));
+    const fmt = (r: string[]): string =>
+        r
+            .map((c, i) => c.padEnd(widths[i] ?? 0))
+            .join("  ")
+            .trimEnd();
+    const max = opts.maxDifferences ?? 20;
+    const lines = [fmt(header), fmt(widths.map(w => "-".repeat(w))), ...rows.map(fmt)];
+    lines.push(cmp.identical ? "PARITY: identical" : `PARITY: ${cmp.differences.length} difference(s)`);
+    lines.push(...cmp.differences.slice(0, max).map(d => `  - ${d}`));
+    if (cmp.differences.length > max) lines.push(`  … and ${cmp.differences.length - max} more`);
+    return lines.join("\n");
 }

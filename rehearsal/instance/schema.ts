@@ -6,7 +6,7 @@
 
 /** Mastodon's timestamp_id(): millisecond timestamp << 16 | (md5-derived base + sequence) & 0xffff. */
 function timestampIdFunction(salt: string): string {
-  return `CREATE FUNCTION public.timestamp_id(table_name text) RETURNS bigint
+    return `CREATE FUNCTION public.timestamp_id(table_name text) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
   DECLARE
@@ -48,7 +48,7 @@ $$;
 }
 
 function explicitSequence(name: string): string {
-  return `CREATE SEQUENCE public.${name}
+    return `CREATE SEQUENCE public.${name}
     START WITH 1
     INCREMENT BY 1
     NO MINVALUE
@@ -189,21 +189,21 @@ CREATE MATERIALIZED VIEW public.instances AS
 `;
 
 export function preDataSql(salt: string): string {
-  return [
-    "SET client_encoding = 'UTF8';",
-    "SET standard_conforming_strings = on;",
-    "SET check_function_bodies = false;",
-    "",
-    timestampIdFunction(salt),
-    explicitSequence("accounts_id_seq"),
-    explicitSequence("statuses_id_seq"),
-    explicitSequence("media_attachments_id_seq"),
-    TABLES,
-  ].join("\n");
+    return [
+        "SET client_encoding = 'UTF8';",
+        "SET standard_conforming_strings = on;",
+        "SET check_function_bodies = false;",
+        "",
+        timestampIdFunction(salt),
+        explicitSequence("accounts_id_seq"),
+        explicitSequence("statuses_id_seq"),
+        explicitSequence("media_attachments_id_seq"),
+        TABLES,
+    ].join("\n");
 }
 
 export function postDataSql(): string {
-  return `
+    return `
 ALTER TABLE ONLY public.accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.statuses ADD CONSTRAINT statuses_pkey PRIMARY KEY (id);

@@ -32,113 +32,119 @@ export const MASTODON_VERSION = "4.5.2";
 export const LIVE_DIR = "/home/mastodon/live";
 
 export interface SandboxOptions {
-  /** Instance domain (nginx server_name, certificate). Default `mastodon.rehearsal.test`. */
-  domain?: string;
-  /** PostgreSQL role for the mastodon OS user on the target host. Default `mastodon`. */
-  targetDbRole?: string;
+    /** Instance domain (nginx server_name, certificate). Default `mastodon.rehearsal.test`. */
+    domain?: string;
+    /** PostgreSQL role for the mastodon OS user on the target host. Default `mastodon`. */
+    targetDbRole?: string;
 }
 
 export interface HostResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+    code: number;
+    stdout: string;
+    stderr: string;
 }
 
 const script = (name: string) => join(SANDBOX_SRC, name);
 
 function run(args: string[], input?: string | Buffer, timeoutMs = 600_000): HostResult {
-  const r = spawnSync("bash", args, {
-    input,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    timeout: timeoutMs,
-    env: process.env,
-  });
-  if (r.error) throw r.error;
-  return { code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
+    const r = spawnSync("bash", args, {
+        input,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: timeoutMs,
+        env: process.env,
+    });
+    if (r.error) throw r.error;
+    return { code: r.status ?? 128 + 9, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Builds both hosts from scratch (tearing down any previous sandbox). Throws when up.sh fails. */
 export function sandboxUp(opts: SandboxOptions = {}): { seconds: number; output: string } {
-  const args = [script("up.sh")];
-  if (opts.domain) args.push("--domain", opts.domain);
-  if (opts.targetDbRole) args.push("--target-db-role", opts.targetDbRole);
-  const started = Date.now();
-  const r = run(args);
-  if (r.code !== 0) throw new Error(`sandbox up.sh failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-  return { seconds: (Date.now() - started) / 1000, output: r.stdout };
+    const args = [script("up.sh")];
+    if (opts.domain) args.push("--domain", opts.domain);
+    if (opts.targetDbRole) args.push("--target-db-role", opts.targetDbRole);
+    const started = Date.now();
+    const r = run(args);
+    if (r.code !== 0) throw new Error(`sandbox up.sh failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return { seconds: (Date.now() - started) / 1000, output: r.stdout };
 }
 
 /** Kills every process of both hosts and removes their namespaces and network. Safe to repeat. */
 export function sandboxDown(): void {
-  const r = run([script("down.sh")]);
-  if (r.code !== 0) throw new Error(`sandbox down.sh failed (exit ${r.code}):\n${r.stderr}`);
+    const r = run([script("down.sh")]);
+    if (r.code !== 0) throw new Error(`sandbox down.sh failed (exit ${r.code}):\n${r.stderr}`);
 }
 
 /** Runs `bash -c cmd` as root inside a host (its own /home, localhost, PostgreSQL, Redis, ...). */
 export function onHost(host: HostName, cmd: string, input?: string | Buffer): HostResult {
-  return run([script("host.sh"), host, "bash", "-c", cmd], input);
+    return run([script("host.sh"), host, "bash", "-c", cmd], input);
 }
 
 /** Same as onHost, throwing with the output when the command exits non-zero. */
 export function onHostChecked(host: HostName, cmd: string, input?: string | Buffer): string {
-  const r = onHost(host, cmd, input);
-  if (r.code !== 0) throw new Error(`on ${host}: \`${cmd}\` exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+    const r = onHost(host, cmd, input);
+    if (r.code !== 0) throw new Error(`on ${host}: \`${cmd}\` exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+    return r.stdout;
 }
 
 /** Fault: drops every SSH connection of a host (its sshd keeps listening for new ones). */
 export function killSshSessions(host: HostName): HostResult {
-  return run([script("fault.sh"), host, "kill-ssh"]);
+    return run([script("fault.sh"), host, "kill-ssh"]);
 }
 
 /** Fault: takes a host's network link down (`false`) or back up (`true`). */
 export function setLink(host: HostName, up: boolean): HostResult {
-  return run([script("fault.sh"), host, up ? "link-up" : "link-down"]);
+    return run([script("fault.sh"), host, up ? "link-up" : "link-down"]);
 }
 
 /** `ssh` command-line options for reaching a host as root with the admin key. */
 export function sshArgs(host: HostName): string[] {
-  return [
-    "-i", ADMIN_KEY,
-    "-o", `UserKnownHostsFile=${KNOWN_HOSTS}`,
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "IdentitiesOnly=yes",
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=5",
-    `${SSH_USER}@${HOST_ADDR[host]}`,
-  ];
+    return [
+        "-i",
+        ADMIN_KEY,
+        "-o",
+        `UserKnownHostsFile=${KNOWN_HOSTS}`,
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=5",
+        `${SSH_USER}@${HOST_ADDR[host]}`,
+    ];
 }
 
 /** The parameters the current sandbox was built with (from `$SANDBOX_DIR/params.env`). */
 export function sandboxParams(): Required<SandboxOptions> {
-  const file = join(SANDBOX_DIR, "params.env");
-  const params: Required<SandboxOptions> = { domain: DEFAULT_DOMAIN, targetDbRole: DEFAULT_TARGET_DB_ROLE };
-  if (!existsSync(file)) return params;
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const m = line.match(/^(DOMAIN|TARGET_DB_ROLE)=(.*)$/);
-    if (!m) continue;
-    const value = m[2].replace(/^'(.*)'$/, "$1");
-    if (m[1] === "DOMAIN") params.domain = value;
-    else params.targetDbRole = value;
-  }
-  return params;
+    const file = join(SANDBOX_DIR, "params.env");
+    const params: Required<SandboxOptions> = { domain: DEFAULT_DOMAIN, targetDbRole: DEFAULT_TARGET_DB_ROLE };
+    if (!existsSync(file)) return params;
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+        const m = line.match(/^(DOMAIN|TARGET_DB_ROLE)=(.*)$/);
+        if (!m) continue;
+        const value = m[2].replace(/^'(.*)'$/, "$1");
+        if (m[1] === "DOMAIN") params.domain = value;
+        else params.targetDbRole = value;
+    }
+    return params;
 }
 
 /** True when a process exists and is not a zombie. */
 export function pidRunning(pid: number | string): boolean {
-  try {
-    const stat = readFileSync(`/proc/${String(pid).trim()}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
+    try {
+        const stat = readFileSync(`/proc/${String(pid).trim()}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+    } catch {
+        return false;
+    }
 }
 
 /** True when both hosts' init processes are alive. */
 export function sandboxRunning(): boolean {
-  return (["source", "target"] as const).every((h) => {
-    const file = join(SANDBOX_DIR, "hosts", h, "init.pid");
-    return existsSync(file) && pidRunning(readFileSync(file, "utf8"));
-  });
+    return (["source", "target"] as const).every(h => {
+        const file = join(SANDBOX_DIR, "hosts", h, "init.pid");
+        return existsSync(file) && pidRunning(readFileSync(file, "utf8"));
+    });
 }

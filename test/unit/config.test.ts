@@ -53,7 +53,11 @@ describe("config validation", () => {
         ["rollback address unknown", { sourceHost: "old.example.org" }, "sourcePublicIp must be the IPv4"],
         ["unknown key (typo)", { dbRestorejobs: "4" }, "dbRestorejobs: unknown key (did you mean dbRestoreJobs?)"],
         ["aws without admin CIDRs", { ...awsOverrides, adminCidrs: undefined }, "adminCidrs is required when targetKind is aws"],
-        ["aws SSH open to the world", { ...awsOverrides, adminCidrs: JSON.stringify(["0.0.0.0/0"]) }, "adminCidrs must not open SSH to the world"],
+        [
+            "aws SSH open to the world",
+            { ...awsOverrides, adminCidrs: JSON.stringify(["0.0.0.0/0"]) },
+            "adminCidrs must not open SSH to the world",
+        ],
         ["aws with a target host", { ...awsOverrides, targetHost: "198.51.100.20" }, "targetHost must be empty when targetKind is aws"],
         ["aws AMI malformed", { ...awsOverrides, awsAmi: "ubuntu-24.04" }, "awsAmi must be an AMI id"],
     ];
@@ -63,8 +67,9 @@ describe("config validation", () => {
     });
 
     it("rejects an SSH key stored in plaintext", () => {
-        expect(problemsOf(baseConfig(), new Set(["targetSshKey"])).join("\n"))
-            .toContain("sourceSshKey is stored in plaintext: pulumi config rm sourceSshKey && pulumi config set --secret sourceSshKey");
+        expect(problemsOf(baseConfig(), new Set(["targetSshKey"])).join("\n")).toContain(
+            "sourceSshKey is stored in plaintext: pulumi config rm sourceSshKey && pulumi config set --secret sourceSshKey",
+        );
     });
 
     it("reports every problem at once, each with its fix", () => {

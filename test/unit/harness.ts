@@ -44,7 +44,9 @@ export function baseConfig(overrides: Record<string, string | undefined> = {}): 
 }
 
 export const awsOverrides = {
-    targetKind: "aws", targetHost: undefined, targetSshUser: "ubuntu",
+    targetKind: "aws",
+    targetHost: undefined,
+    targetSshUser: "ubuntu",
     targetSshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbc admin@example.org",
     adminCidrs: JSON.stringify(["198.51.100.7/32", "203.0.113.10/32"]),
 };
@@ -62,45 +64,65 @@ function fakeStdout(name: string): string {
 
 const isCustom = (type: string) => !type.startsWith("mastodon-migration:") && type !== "pulumi:pulumi:Stack";
 
-export async function runProgram(config: Record<string, string | undefined>, options: { previousPhase?: string; plainKeys?: string[] } = {}): Promise<ProgramRun> {
+export async function runProgram(
+    config: Record<string, string | undefined>,
+    options: { previousPhase?: string; plainKeys?: string[] } = {},
+): Promise<ProgramRun> {
     const resources: Declared[] = [];
     const urnToName = new Map<unknown, string>();
     const resolved = new Map<string, Record<string, any>>();
-    pulumi.runtime.setMocks({
-        newResource: async args => {
-            resolved.set(`${args.type}::${args.name}`, args.inputs);
-            if (args.type === "pulumi:pulumi:StackReference") {
-                return { id: args.name, state: { outputs: options.previousPhase ? { phase: options.previousPhase } : {} } };
-            }
-            const state: Record<string, unknown> = { ...args.inputs };
-            if (args.type === "command:remote:Command") {
-                state.stdout = fakeStdout(args.name);
-                state.stderr = "";
-            }
-            if (args.type === "aws:ec2/eip:Eip") state.publicIp = "192.0.2.50";
-            if (args.type === "aws:ec2/instance:Instance") state.ipv6Addresses = [];
-            return { id: args.id ?? `${args.name}-id`, state };
+    pulumi.runtime.setMocks(
+        {
+            newResource: async args => {
+                resolved.set(`${args.type}::${args.name}`, args.inputs);
+                if (args.type === "pulumi:pulumi:StackReference") {
+                    return { id: args.name, state: { outputs: options.previousPhase ? { phase: options.previousPhase } : {} } };
+                }
+                const state: Record<string, unknown> = { ...args.inputs };
+                if (args.type === "command:remote:Command") {
+                    state.stdout = fakeStdout(args.name);
+                    state.stderr = "";
+                }
+                if (args.type === "aws:ec2/eip:Eip") state.publicIp = "192.0.2.50";
+                if (args.type === "aws:ec2/instance:Instance") state.ipv6Addresses = [];
+                return { id: args.id ?? `${args.name}-id`, state };
+            },
+            call: async args =>
+                args.token === "aws:ec2/getAmi:getAmi"
+                    ? { id: "ami-0lookup", imageId: "ami-0lookup" }
+                    : { id: "vpc-0default", vpcId: "vpc-0default" },
         },
-        call: async args => (args.token === "aws:ec2/getAmi:getAmi" ? { id: "ami-0lookup", imageId: "ami-0lookup" } : { id: "vpc-0default", vpcId: "vpc-0default" }),
-    }, PROJECT, "test", false, "organization");
+        PROJECT,
+        "test",
+        false,
+        "organization",
+    );
 
     const secretKeys = ["sourceSshKey", "targetSshKey"].filter(k => !(options.plainKeys ?? []).includes(k));
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) if (v !== undefined) all[`${PROJECT}:${k}`] = v;
-    pulumi.runtime.setAllConfig(all, secretKeys.map(k => `${PROJECT}:${k}`));
+    pulumi.runtime.setAllConfig(
+        all,
+        secretKeys.map(k => `${PROJECT}:${k}`),
+    );
 
-    const capture = () => pulumi.runtime.registerStackTransformation(args => {
-        const deps = (args.opts.dependsOn ?? []) as pulumi.Resource[];
-        const entry: Declared = {
-            type: args.type, name: args.name, inputs: args.props, dependsOn: [],
-            importId: (args.opts as pulumi.CustomResourceOptions).import,
-            retainOnDelete: args.opts.retainOnDelete, protect: args.opts.protect,
-        };
-        entry.dependsOn = (Array.isArray(deps) ? deps : [deps]).map(d => urnToName.get(d) ?? "?");
-        urnToName.set(args.resource, args.name);
-        resources.push(entry);
-        return undefined;
-    });
+    const capture = () =>
+        pulumi.runtime.registerStackTransformation(args => {
+            const deps = (args.opts.dependsOn ?? []) as pulumi.Resource[];
+            const entry: Declared = {
+                type: args.type,
+                name: args.name,
+                inputs: args.props,
+                dependsOn: [],
+                importId: (args.opts as pulumi.CustomResourceOptions).import,
+                retainOnDelete: args.opts.retainOnDelete,
+                protect: args.opts.protect,
+            };
+            entry.dependsOn = (Array.isArray(deps) ? deps : [deps]).map(d => urnToName.get(d) ?? "?");
+            urnToName.set(args.resource, args.name);
+            resources.push(entry);
+            return undefined;
+        });
 
     // Resources register in the constructor; map each object to its name when it is constructed.
     const run: ProgramRun = {
@@ -118,7 +140,12 @@ export async function runProgram(config: Record<string, string | undefined>, opt
         let failure: Error | undefined;
         const outputs = await pulumi.runtime.runInPulumiStack(async () => {
             capture();
-            try { return await main(); } catch (e) { failure = e as Error; return {}; }
+            try {
+                return await main();
+            } catch (e) {
+                failure = e as Error;
+                return {};
+            }
         });
         if (failure) throw failure;
         run.outputs = await new Promise(resolve => pulumi.output(outputs).apply(v => resolve(v as Record<string, unknown>)));

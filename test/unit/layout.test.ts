@@ -8,8 +8,12 @@ import * as ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const root = join(__dirname, "..", "..");
-const components = readdirSync(join(root, "components")).filter(f => f.endsWith(".ts")).map(f => join(root, "components", f));
-const libs = readdirSync(join(root, "lib")).filter(f => f.endsWith(".ts")).map(f => join(root, "lib", f));
+const components = readdirSync(join(root, "components"))
+    .filter(f => f.endsWith(".ts"))
+    .map(f => join(root, "components", f));
+const libs = readdirSync(join(root, "lib"))
+    .filter(f => f.endsWith(".ts"))
+    .map(f => join(root, "lib", f));
 const program = [join(root, "index.ts"), ...components, ...libs];
 
 const parse = (file: string) => ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
@@ -21,7 +25,8 @@ export function longTemplates(file: string, text: string, maxLines: number): str
     const visit = (node: ts.Node) => {
         if (ts.isTemplateExpression(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
             const lines = node.getText(source).split("\n").length;
-            if (lines > maxLines) found.push(`${relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} (${lines} lines)`);
+            if (lines > maxLines)
+                found.push(`${relative(root, file)}:${source.getLineAndCharacterOfPosition(node.getStart()).line + 1} (${lines} lines)`);
             return;
         }
         ts.forEachChild(node, visit);
@@ -31,7 +36,9 @@ export function longTemplates(file: string, text: string, maxLines: number): str
 }
 
 function imports(file: string): string[] {
-    return parse(file).statements.filter(ts.isImportDeclaration).map(d => (d.moduleSpecifier as ts.StringLiteral).text);
+    return parse(file)
+        .statements.filter(ts.isImportDeclaration)
+        .map(d => (d.moduleSpecifier as ts.StringLiteral).text);
 }
 
 describe("layout", () => {

@@ -2,16 +2,57 @@ import { describe, expect, it } from "vitest";
 import { recordFor } from "../../lib/phase";
 import { awsOverrides, baseConfig, runProgram } from "./harness";
 
-const commands = (names: string[]) => names.filter(n => !["preflight", "target", "migration-key", "config", "maintenance", "source-services", "media", "database", "redis", "app", "verify", "dns"].includes(n));
-const CUTOVER_ONLY = ["maintenance-page", "source-services-stop", "database-dump", "database-transfer", "database-restore",
-    "redis-copy", "media-final", "app-start", "app-health", "app-feeds", "verify-counts"];
+const commands = (names: string[]) =>
+    names.filter(
+        n =>
+            ![
+                "preflight",
+                "target",
+                "migration-key",
+                "config",
+                "maintenance",
+                "source-services",
+                "media",
+                "database",
+                "redis",
+                "app",
+                "verify",
+                "dns",
+            ].includes(n),
+    );
+const CUTOVER_ONLY = [
+    "maintenance-page",
+    "source-services-stop",
+    "database-dump",
+    "database-transfer",
+    "database-restore",
+    "redis-copy",
+    "media-final",
+    "app-start",
+    "app-health",
+    "app-feeds",
+    "verify-counts",
+];
 
 describe("phases", () => {
     it("prepare declares the preparation steps and nothing of the cutover", async () => {
         const run = await runProgram(baseConfig({ phase: "prepare" }));
         expect(run.error).toBeUndefined();
-        expect(commands(run.names())).toEqual(expect.arrayContaining(["preflight-source", "target-ready", "migration-key-generate",
-            "migration-key-authorize", "config-env", "config-nginx", "config-systemd", "config-pgbouncer", "media-presync", "app-precompile", "dns-a"]));
+        expect(commands(run.names())).toEqual(
+            expect.arrayContaining([
+                "preflight-source",
+                "target-ready",
+                "migration-key-generate",
+                "migration-key-authorize",
+                "config-env",
+                "config-nginx",
+                "config-systemd",
+                "config-pgbouncer",
+                "media-presync",
+                "app-precompile",
+                "dns-a",
+            ]),
+        );
         for (const step of CUTOVER_ONLY) expect(run.names()).not.toContain(step);
         expect(run.byName("dns-a").inputs).toMatchObject({ content: "203.0.113.10", ttl: 300, type: "A", name: "social.example.org" });
     });
@@ -95,9 +136,19 @@ describe("phases", () => {
         const run = await runProgram(baseConfig(awsOverrides));
         expect(run.error).toBeUndefined();
         const types = run.resources.map(r => r.type);
-        expect(types).toEqual(expect.arrayContaining(["aws:ec2/instance:Instance", "aws:ec2/eip:Eip", "aws:ec2/eipAssociation:EipAssociation",
-            "aws:ec2/securityGroup:SecurityGroup", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "aws:ec2/keyPair:KeyPair"]));
-        const ssh = run.resources.filter(r => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.fromPort === 22);
+        expect(types).toEqual(
+            expect.arrayContaining([
+                "aws:ec2/instance:Instance",
+                "aws:ec2/eip:Eip",
+                "aws:ec2/eipAssociation:EipAssociation",
+                "aws:ec2/securityGroup:SecurityGroup",
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "aws:ec2/keyPair:KeyPair",
+            ]),
+        );
+        const ssh = run.resources.filter(
+            r => r.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" && r.inputs.fromPort === 22,
+        );
         expect(ssh.map(r => r.inputs.cidrIpv4).sort()).toEqual(["198.51.100.7/32", "203.0.113.10/32"]);
         const instance = run.byName("target-instance");
         expect(instance.inputs.ami).toBe("ami-0lookup");

@@ -21,7 +21,10 @@ describe("Pulumi.yaml", () => {
 
     it("declares exactly the keys the program reads, with type, description and default (secrets: secret)", () => {
         expect(Object.keys(project.config)).toEqual(Object.keys(CONFIG_KEYS));
-        for (const [key, spec] of Object.entries(CONFIG_KEYS) as [string, { type: string; description: string; default?: unknown; secret?: boolean }][]) {
+        for (const [key, spec] of Object.entries(CONFIG_KEYS) as [
+            string,
+            { type: string; description: string; default?: unknown; secret?: boolean },
+        ][]) {
             const declared = project.config[key];
             expect(declared.type, key).toBe(spec.type);
             expect(declared.description, key).toBe(spec.description);

@@ -8,7 +8,10 @@ const ci = readFileSync(join(__dirname, "..", "..", ".ci", "run"), "utf8");
 
 describe("README", () => {
     it("opens with the rehearsal and the test command, and CI runs that test command", () => {
-        const firstBlock = readme.match(/```bash\n([\s\S]*?)```/)![1].split("\n").filter(Boolean);
+        const firstBlock = readme
+            .match(/```bash\n([\s\S]*?)```/)![1]
+            .split("\n")
+            .filter(Boolean);
         expect(firstBlock[0]).toMatch(/^npm ci && npm run rehearse\b/);
         expect(firstBlock[1]).toMatch(/^npm ci && npm test\b/);
         expect(ci).toMatch(/^npm ci\b/m);

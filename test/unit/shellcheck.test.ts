@@ -26,14 +26,20 @@ function shellcheck(script: string, files: string[] = ["-"]): string {
 
 const VARIANTS: [string, Record<string, string | undefined>, string | undefined][] = [
     ["existing, cutover", { phase: "cutover" }, "prepare"],
-    ["aws with sudo users, another role, ES", { ...awsOverrides, sourceSshUser: "admin", targetDbRole: "mastodon_app", elasticsearch: "true", phase: "cutover" }, "prepare"],
+    [
+        "aws with sudo users, another role, ES",
+        { ...awsOverrides, sourceSshUser: "admin", targetDbRole: "mastodon_app", elasticsearch: "true", phase: "cutover" },
+        "prepare",
+    ],
     ["complete", { phase: "complete", targetLiveDir: "/srv/mastodon/live", targetMastodonUser: "masto" }, "cutover"],
 ];
 
 const root = join(__dirname, "..", "..");
 /** Every bash file of the program: the step scripts beside the components and the helpers in lib/sh. */
 const scriptFiles = [
-    ...readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" }).filter(f => f.endsWith(".sh")).map(f => join(root, "components", f)),
+    ...readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" })
+        .filter(f => f.endsWith(".sh"))
+        .map(f => join(root, "components", f)),
     ...readdirSync(join(root, "lib", "sh")).map(f => join(root, "lib", "sh", f)),
 ];
 
@@ -81,7 +87,12 @@ describe("shellcheck of every generated script", () => {
     });
 
     it("the cloud-init script passes shellcheck", () => {
-        const userData = cloudInitUserData({ version: "v4.5.2", mastodonUser: "mastodon", dbRole: "mastodon", liveDir: "/home/mastodon/live" });
+        const userData = cloudInitUserData({
+            version: "v4.5.2",
+            mastodonUser: "mastodon",
+            dbRole: "mastodon",
+            liveDir: "/home/mastodon/live",
+        });
         const script = Buffer.from(userData.match(/content: (\S+)/)![1], "base64").toString();
         expect(shellcheck(script)).toBe("");
     });
