@@ -20,6 +20,7 @@ import {
     REPO_ROOT,
     sandboxUp,
     SOURCE_ADDR,
+    SUBNET,
     TARGET_ADDR,
 } from "./sandbox/sandbox";
 import { PROJECT } from "../lib/config-keys";
@@ -120,7 +121,7 @@ export class Rehearsal {
             dnsNormalTtl: "3600",
             healthTimeoutSeconds: "60",
             ...(kind === "aws"
-                ? { targetSshPublicKey: readFileSync(ADMIN_PUBKEY, "utf8").trim(), adminCidrs: JSON.stringify(["10.213.0.0/24"]) }
+                ? { targetSshPublicKey: readFileSync(ADMIN_PUBKEY, "utf8").trim(), adminCidrs: JSON.stringify([`${SUBNET}.0/24`]) }
                 : { targetHost: TARGET_ADDR }),
             ...this.opts.config,
         };

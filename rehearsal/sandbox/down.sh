@@ -11,7 +11,7 @@ source "$here/env.sh"
 running() { local st; st="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; st="${st##*) }"; [[ "${st:0:1}" != Z ]]; }
 
 for h in source target; do
-  ns="mmig-$h" pidfile="$SANDBOX_DIR/hosts/$h/init.pid"
+  ns="$NETNS_PREFIX-$h" pidfile="$SANDBOX_DIR/hosts/$h/init.pid"
   pids=()
   if [[ -f "$pidfile" ]]; then pids+=("$(cat "$pidfile")"); fi
   if ip netns list 2>/dev/null | grep -qw "$ns"; then mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns" 2>/dev/null); fi

@@ -13,9 +13,14 @@ export const REPO_ROOT = resolve(SANDBOX_SRC, "..", "..");
 /** Where the hosts' files, keys and logs live (`$REHEARSAL_DIR`, default `<repo>/.rehearsal/sandbox`). */
 export const SANDBOX_DIR = process.env.REHEARSAL_DIR ?? join(REPO_ROOT, ".rehearsal", "sandbox");
 
-export const BRIDGE_ADDR = "10.213.0.1";
-export const SOURCE_ADDR = "10.213.0.2";
-export const TARGET_ADDR = "10.213.0.3";
+/** Which sandbox (`MMIG_SANDBOX`, 0-9, default 0): several checkouts can rehearse at once (see env.sh). */
+export const SANDBOX_ID = Number(process.env.MMIG_SANDBOX ?? "0");
+if (!/^[0-9]$/.test(String(SANDBOX_ID))) throw new Error(`MMIG_SANDBOX must be a digit 0-9, got ${process.env.MMIG_SANDBOX}`);
+/** The sandbox's subnet, `10.213.<id>`. */
+export const SUBNET = `10.213.${SANDBOX_ID}`;
+export const BRIDGE_ADDR = `${SUBNET}.1`;
+export const SOURCE_ADDR = `${SUBNET}.2`;
+export const TARGET_ADDR = `${SUBNET}.3`;
 export const HOST_ADDR: Record<HostName, string> = { source: SOURCE_ADDR, target: TARGET_ADDR };
 export const SSH_PORT = 22;
 export const SSH_USER = "root";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and starts the two rehearsal sandbox hosts, "source" (10.213.0.2) and "target" (10.213.0.3), from
+# Builds and starts the two rehearsal sandbox hosts, "source" (10.213.N.2) and "target" (10.213.N.3, N = $MMIG_SANDBOX, default 0), from
 # scratch: each is a network namespace plus private mount/PID/UTS namespaces with its own sshd,
 # PostgreSQL 15, Redis, nginx, stand-in systemctl/cloud-init and stand-in Mastodon checkout.
 # Running it again tears everything down first (fresh hosts every time).
@@ -149,12 +149,12 @@ build_host() {  # build_host NAME
 for h in source target; do build_host "$h"; done
 log "host trees built under $SANDBOX_DIR/hosts"
 
-# --- 6. network: bridge mmig0 + one veth per host ------------------------------------------------
+# --- 6. network: bridge $BRIDGE + one veth per host ------------------------------------------------
 ip link add "$BRIDGE" type bridge
 ip addr add "$BRIDGE_ADDR/24" dev "$BRIDGE"
 ip link set "$BRIDGE" up
 for h in source target; do
-  ns="mmig-$h"; addr="$SOURCE_ADDR"; [[ "$h" == target ]] && addr="$TARGET_ADDR"
+  ns="$NETNS_PREFIX-$h"; addr="$SOURCE_ADDR"; [[ "$h" == target ]] && addr="$TARGET_ADDR"
   ip netns add "$ns"
   ip link add "$BRIDGE-$h" type veth peer name eth0 netns "$ns"
   ip link set "$BRIDGE-$h" master "$BRIDGE" up
@@ -167,7 +167,7 @@ done
 declare -A launcher
 for h in source target; do
   hd="$SANDBOX_DIR/hosts/$h"
-  ( exec setsid ip netns exec "mmig-$h" unshare --mount --propagation private --pid --fork --mount-proc \
+  ( exec setsid ip netns exec "$NETNS_PREFIX-$h" unshare --mount --propagation private --pid --fork --mount-proc \
       --uts bash "$here/lib/hostinit.sh" "$h" "$hd" ) </dev/null >"$hd/init.log" 2>&1 &
   launcher[$h]=$!
 done
@@ -208,8 +208,8 @@ log "both hosts answer SSH"
 
 cat <<EOF
 Sandbox up in $(( SECONDS - started ))s ($SANDBOX_DIR)
-  source  root@$SOURCE_ADDR  netns mmig-source  PostgreSQL role mastodon, Redis, nginx with site $domain, Mastodon units
-  target  root@$TARGET_ADDR  netns mmig-target  PostgreSQL role $target_role, Redis, nginx without a Mastodon site
+  source  root@$SOURCE_ADDR  netns $SOURCE_NETNS  PostgreSQL role mastodon, Redis, nginx with site $domain, Mastodon units
+  target  root@$TARGET_ADDR  netns $TARGET_NETNS  PostgreSQL role $target_role, Redis, nginx without a Mastodon site
   ssh: ssh -i $ADMIN_KEY -o UserKnownHostsFile=$KNOWN_HOSTS root@$SOURCE_ADDR
   run as root on a host: $here/host.sh source|target <command...>
 EOF
