@@ -8,26 +8,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { Ec2Settings } from "../lib/ec2-settings";
 import { SourceFacts } from "../lib/facts";
 import { scriptsIn, standaloneScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "ec2-host");
 
-export interface Ec2HostArgs {
+export interface Ec2HostArgs extends Ec2Settings {
     /** The instance's domain, for tags and descriptions. */
     domain: string;
-    /** EC2 instance type. */
-    instanceType: string;
-    /** Pinned AMI id; undefined = the newest Ubuntu 24.04 at creation, never a replacement later. */
-    ami?: string;
-    /** Root volume size in GiB. */
-    rootVolumeGb: number;
-    /** Subnet; undefined = the default VPC. */
-    subnetId?: string;
-    /** CIDRs allowed to SSH (the admin and the source server, which pushes the data). */
-    adminCidrs: string[];
-    /** Public SSH key installed as the EC2 key pair. */
-    publicKey: string;
     /** Facts read from the source server: the Mastodon version to check out. */
     facts: pulumi.Input<SourceFacts>;
     /** Unix user that will run Mastodon. */
@@ -105,16 +94,14 @@ export class Ec2Host extends pulumi.ComponentResource {
                 { mostRecent: true, owners: [UBUNTU_2404.owner], filters: [{ name: "name", values: [UBUNTU_2404.name] }] },
                 parent,
             ).id;
-        const userData = pulumi
-            .output(args.facts)
-            .apply(f =>
-                cloudInitUserData({
-                    version: f.mastodonVersion,
-                    mastodonUser: args.mastodonUser,
-                    dbRole: args.dbRole,
-                    liveDir: args.liveDir,
-                }),
-            );
+        const userData = pulumi.output(args.facts).apply(f =>
+            cloudInitUserData({
+                version: f.mastodonVersion,
+                mastodonUser: args.mastodonUser,
+                dbRole: args.dbRole,
+                liveDir: args.liveDir,
+            }),
+        );
         this.instance = new aws.ec2.Instance(
             `${name}-instance`,
             {

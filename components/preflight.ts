@@ -9,7 +9,7 @@ import * as command from "@pulumi/command";
 import { SourceFacts } from "../lib/facts";
 import { Server } from "../lib/server";
 import { StepGroup } from "../lib/step-group";
-import { scriptsIn, StepScript, taggedJson } from "../lib/step-script";
+import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "preflight");
 
@@ -41,11 +41,6 @@ export function preflightScript(a: PreflightArgs): StepScript {
     );
 }
 
-/** Parse the FACTS line of the preflight's stdout. */
-export function parseFacts(stdout: string): SourceFacts {
-    return taggedJson<SourceFacts>(stdout, "FACTS", "the source server's preflight");
-}
-
 export class Preflight extends StepGroup {
     /** The check; every later step waits for it through the facts. */
     readonly check: command.remote.Command;
@@ -54,8 +49,7 @@ export class Preflight extends StepGroup {
 
     constructor(name: string, args: PreflightArgs, opts?: pulumi.ComponentResourceOptions) {
         super("Preflight", name, opts);
-        this.check = this.step("source", args.source, preflightScript(args));
-        this.facts = this.check.stdout.apply(parseFacts);
+        ({ step: this.check, report: this.facts } = this.reportingStep<SourceFacts>("source", args.source, preflightScript(args), "FACTS"));
         this.done({ facts: this.facts });
     }
 }

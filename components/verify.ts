@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
 import { StepGroup } from "../lib/step-group";
-import { scriptsIn, StepScript, taggedJson } from "../lib/step-script";
+import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "verify");
 
@@ -41,10 +41,6 @@ export interface VerificationReport {
 export const verifyScript = (a: VerifyArgs): StepScript =>
     script("counts.sh", { DB: a.dbName, SOURCE_LIVE: a.source.liveDir, TARGET_LIVE: a.target.liveDir, MEDIA_ON_S3: a.mediaOnS3 });
 
-export function parseVerification(stdout: string): VerificationReport {
-    return taggedJson<VerificationReport>(stdout, "VERIFY", "the verification");
-}
-
 export class Verify extends StepGroup {
     /** The comparison: DNS waits for it. */
     readonly check: command.remote.Command;
@@ -52,8 +48,15 @@ export class Verify extends StepGroup {
 
     constructor(name: string, args: VerifyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("Verify", name, opts);
-        this.check = this.step("counts", args.source, verifyScript(args), { peer: args.target });
-        this.report = this.check.stdout.apply(parseVerification);
+        ({ step: this.check, report: this.report } = this.reportingStep<VerificationReport>(
+            "counts",
+            args.source,
+            verifyScript(args),
+            "VERIFY",
+            {
+                peer: args.target,
+            },
+        ));
         this.done({ report: this.report });
     }
 }

@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Phase } from "./config-keys";
+import { Ec2Settings } from "./ec2-settings";
 
 /** SSH access to one server, as Pulumi (the admin machine) sees it. */
 export interface SshAccess<K = pulumi.Output<string>> {
@@ -48,20 +49,7 @@ export interface SourceConfig<K = pulumi.Output<string>> extends ServerConfig<K>
 }
 
 /** The EC2 instance created for an aws target. */
-export interface AwsTargetConfig {
-    /** EC2 instance type. */
-    instanceType: string;
-    /** Pinned AMI id; undefined = an Ubuntu 24.04 lookup that never replaces a running instance. */
-    ami?: string;
-    /** Root volume size in GiB. */
-    rootVolumeGb: number;
-    /** Subnet; undefined = the default VPC. */
-    subnetId?: string;
-    /** CIDRs allowed to SSH (the admin and the source server, which pushes the data). */
-    adminCidrs: string[];
-    /** Public half of the target's SSH key, installed as the EC2 key pair. */
-    publicKey: string;
-}
+export type AwsTargetConfig = Ec2Settings;
 
 /** The target server: where the instance moves. */
 export interface TargetConfig<K = pulumi.Output<string>> extends ServerConfig<K> {

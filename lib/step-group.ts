@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "./server";
-import { parseDuration, remoteCommand, renderStep, StepScript } from "./step-script";
+import { parseDuration, remoteCommand, renderStep, StepScript, taggedJson } from "./step-script";
 
 export interface StepOptions {
     /** Script run when the step leaves the program (rollback) or is destroyed; it never has a peer. */
@@ -62,6 +62,21 @@ export abstract class StepGroup extends pulumi.ComponentResource {
         );
         this.steps[name] = step;
         return step;
+    }
+
+    /**
+     * A step that reports: its output carries one `<TAG> {json}` line (facts, a verification), parsed into
+     * `report`. A missing line fails the deployment with a message naming the step.
+     */
+    protected reportingStep<T>(
+        suffix: string,
+        server: Server,
+        script: pulumi.Input<StepScript>,
+        tag: string,
+        options: StepOptions = {},
+    ): { step: command.remote.Command; report: pulumi.Output<T> } {
+        const step = this.step(suffix, server, script, options);
+        return { step, report: step.stdout.apply(out => taggedJson<T>(out, tag, `step ${this.groupName}-${suffix}`)) };
     }
 
     /** Compute `durations` and register the component's outputs (call once, at the end of the constructor). */

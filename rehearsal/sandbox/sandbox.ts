@@ -104,11 +104,16 @@ export function setLink(host: HostName, up: boolean): HostResult {
 
 /** `ssh` command-line options for reaching a host as root with the admin key. */
 export function sshArgs(host: HostName): string[] {
+    return sshArgsFor(join(SANDBOX_DIR, "keys"), HOST_ADDR[host]);
+}
+
+/** `ssh` options for `root@address` with the admin key and known_hosts in `keysDir` (a sandbox's `keys/`). */
+export function sshArgsFor(keysDir: string, address: string): string[] {
     return [
         "-i",
-        ADMIN_KEY,
+        join(keysDir, "admin_ed25519"),
         "-o",
-        `UserKnownHostsFile=${KNOWN_HOSTS}`,
+        `UserKnownHostsFile=${join(keysDir, "known_hosts")}`,
         "-o",
         "StrictHostKeyChecking=yes",
         "-o",
@@ -117,7 +122,7 @@ export function sshArgs(host: HostName): string[] {
         "BatchMode=yes",
         "-o",
         "ConnectTimeout=5",
-        `${SSH_USER}@${HOST_ADDR[host]}`,
+        `${SSH_USER}@${address}`,
     ];
 }
 

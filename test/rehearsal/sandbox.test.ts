@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+    sshArgsFor,
     DEFAULT_DOMAIN,
     REPO_ROOT,
     SANDBOX_DIR,
@@ -319,19 +320,7 @@ describe("rehearsal sandbox from a clone under /tmp", { timeout: 120_000 }, () =
             const r = spawnSync(
                 "ssh",
                 [
-                    "-i",
-                    join(dir, "keys", "admin_ed25519"),
-                    "-o",
-                    `UserKnownHostsFile=${join(dir, "keys", "known_hosts")}`,
-                    "-o",
-                    "StrictHostKeyChecking=yes",
-                    "-o",
-                    "IdentitiesOnly=yes",
-                    "-o",
-                    "BatchMode=yes",
-                    "-o",
-                    "ConnectTimeout=5",
-                    `root@${addr}`,
+                    ...sshArgsFor(join(dir, "keys"), addr),
                     `hostname; cat /etc/hostname; grep -c mastodon- /etc/hosts; test -e '${clone}' || echo hidden`,
                 ],
                 { encoding: "utf8", timeout: 20_000 },
