@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
+import { ServerConfig } from "./config-types";
 
 /** Which side of the move a server is. */
 export type Role = "source" | "target";
@@ -30,22 +31,8 @@ export interface Server {
     dbRole: string;
 }
 
-/** What the stack config says about one server (see `lib/config-types.ts`). */
-export interface ServerSettings {
-    /** SSH access from the admin machine. */
-    ssh: { host: string; port: number; user: string; privateKey: pulumi.Input<string>; hostKey?: string };
-    /** Unix user that runs Mastodon. */
-    mastodonUser: string;
-    /** The Mastodon checkout. */
-    liveDir: string;
-    /** PostgreSQL role. */
-    dbRole: string;
-    /** Directory of our own on the server. */
-    workDir: string;
-}
-
 /** Build a server from its settings; `address` overrides `ssh.host` (the target's Elastic IP on aws). */
-export function serverOf(role: Role, settings: ServerSettings, address?: pulumi.Input<string>): Server {
+export function serverOf(role: Role, settings: ServerConfig, address?: pulumi.Input<string>): Server {
     const host = pulumi.output(address ?? settings.ssh.host);
     const { port, user, privateKey, hostKey } = settings.ssh;
     return {

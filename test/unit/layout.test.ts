@@ -41,7 +41,33 @@ function imports(file: string): string[] {
         .map(d => (d.moduleSpecifier as ts.StringLiteral).text);
 }
 
+/** Properties of the interfaces in a file (those whose name matches `which`) that have no TSDoc comment. */
+export function undocumented(file: string, which: RegExp): string[] {
+    const source = parse(file);
+    const missing: string[] = [];
+    const visit = (node: ts.Node, owner: string) => {
+        if (ts.isInterfaceDeclaration(node)) owner = node.name.text;
+        if (ts.isPropertySignature(node) && which.test(owner) && ts.getJSDocCommentsAndTags(node).length === 0) {
+            missing.push(`${relative(root, file)}: ${owner}.${node.name.getText(source)}`);
+        }
+        ts.forEachChild(node, child => visit(child, owner));
+    };
+    visit(source, "");
+    return missing;
+}
+
 describe("layout", () => {
+    it("every component Args field and every config interface field has TSDoc", () => {
+        const missing = [
+            ...components.flatMap(f => undocumented(f, /Args$/)),
+            ...undocumented(join(root, "lib", "config-types.ts"), /./),
+            ...undocumented(join(root, "lib", "ec2-settings.ts"), /./),
+            ...undocumented(join(root, "lib", "server.ts"), /./),
+            ...undocumented(join(root, "lib", "facts.ts"), /./),
+        ];
+        expect(missing).toEqual([]);
+    });
+
     it("no script over 5 lines inside a TypeScript string in the program", () => {
         expect(program.flatMap(f => longTemplates(f, readFileSync(f, "utf8"), 5))).toEqual([]);
     });
