@@ -46,6 +46,10 @@ export interface RehearsalOptions {
     dir?: string;
     /** Stream the engine's log to stdout. */
     echo?: boolean;
+    /** An instance generated beforehand (the bench moves the same data with each strategy); default: generated here. */
+    bundle?: InstanceBundle;
+    /** Skip the baseline fingerprint of source (the bench measures the window only). */
+    noBaseline?: boolean;
 }
 
 export interface PhaseRun extends UpResult {
@@ -81,14 +85,16 @@ export class Rehearsal {
         rmSync(this.dir, { recursive: true, force: true });
         mkdirSync(this.dir, { recursive: true });
         this.timed("sandbox", () => sandboxUp({ domain: DEFAULT_DOMAIN, targetDbRole: this.opts.targetDbRole }));
-        this.bundle = this.timed("generate", () =>
-            generateInstance({
-                size: this.opts.size ?? "default",
-                seed: this.opts.seed ?? 1,
-                domain: DEFAULT_DOMAIN,
-                outDir: join(this.dir, "instance"),
-            }),
-        );
+        this.bundle =
+            this.opts.bundle ??
+            this.timed("generate", () =>
+                generateInstance({
+                    size: this.opts.size ?? "default",
+                    seed: this.opts.seed ?? 1,
+                    domain: DEFAULT_DOMAIN,
+                    outDir: join(this.dir, "instance"),
+                }),
+            );
         this.timed("seed source", () => loadInstance(this.bundle!, hostRun("source")));
         // Object storage and Elasticsearch are declared where Mastodon reads them (the program checks both).
         if (this.opts.mediaOnS3) this.onSource("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
@@ -96,7 +102,7 @@ export class Rehearsal {
         this.timed("start source", () =>
             this.onSource("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"),
         );
-        this.baseline = this.timed("fingerprint source", () => fingerprint(hostRun("source")));
+        if (!this.opts.noBaseline) this.baseline = this.timed("fingerprint source", () => fingerprint(hostRun("source")));
     }
 
     /** The stack config the program reads, as the CLI would pass it. */

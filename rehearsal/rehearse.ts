@@ -2,7 +2,7 @@
  * The main job: a complete local rehearsal of a Mastodon move.
  *
  *   npm run rehearse                       # default instance: prepare -> cutover -> complete
- *   npm run rehearse -- --size large       # tiny | default | large
+ *   npm run rehearse -- --size large       # tiny | default | large | xl
  *   npm run rehearse -- --target existing  # aws (default; EC2 recorded, resolves to the sandbox) | existing
  *
  * Builds two sandbox hosts (real sshd, PostgreSQL, Redis, rsync, nginx; stand-ins only for what cannot run
@@ -21,7 +21,7 @@ function arg(name: string, fallback: string): string {
 async function main(): Promise<number> {
     const size = arg("size", "default") as SizeName;
     const targetKind = arg("target", "aws") as "aws" | "existing";
-    if (!["tiny", "default", "large"].includes(size)) throw new Error(`--size must be tiny, default or large, got ${size}`);
+    if (!["tiny", "default", "large", "xl"].includes(size)) throw new Error(`--size must be tiny, default, large or xl, got ${size}`);
     if (!["aws", "existing"].includes(targetKind)) throw new Error(`--target must be aws or existing, got ${targetKind}`);
     if (process.getuid?.() !== 0) throw new Error("the rehearsal builds network namespaces: run it as root");
 

@@ -13,7 +13,7 @@ import { Rng } from "./rng";
 import { postDataSql, preDataSql } from "./schema";
 import { CopyWriter, FileSink } from "./writers";
 
-export type SizeName = "tiny" | "default" | "large";
+export type SizeName = "tiny" | "default" | "large" | "xl";
 
 export interface SizeSpec {
     accounts: number;
@@ -64,6 +64,18 @@ export const SIZES: Record<SizeName, Required<SizeSpec>> = {
         feedMax: 200,
         pendingBackups: 5,
         processedBackups: 20,
+    },
+    /** The bench's biggest: a database over 1 GB, over 20,000 media files. */
+    xl: {
+        accounts: 50_000,
+        statuses: 2_000_000,
+        mediaFiles: 5000,
+        follows: 500_000,
+        mediaBytes: 300_000_000,
+        localRatio: 0.3,
+        feedMax: 200,
+        pendingBackups: 5,
+        processedBackups: 40,
     },
 };
 
