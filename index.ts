@@ -53,15 +53,22 @@ async function main() {
     if (warning) pulumi.log.warn(warning);
     const plan = phasePlan(cfg.phase, { mediaOnS3: cfg.source.mediaOnS3 });
     const source = serverOf("source", cfg.source);
+    // From the cutover on no step that has run runs again (it would act on the live target server); once the
+    // move is complete every step is retained, so destroying the stack never undoes it.
+    const steps = { frozen: plan.frozen, retainOnDelete: plan.keepSourceDown };
 
     // 1. Survey the source server: LOCAL_DOMAIN, S3/ES settings, versions and sizes.
-    const preflight = new Preflight("preflight", {
-        source,
-        domain: cfg.domain,
-        dbName: cfg.source.dbName,
-        mediaOnS3: cfg.source.mediaOnS3,
-        elasticsearch: cfg.source.elasticsearch,
-    });
+    const preflight = new Preflight(
+        "preflight",
+        {
+            source,
+            domain: cfg.domain,
+            dbName: cfg.source.dbName,
+            mediaOnS3: cfg.source.mediaOnS3,
+            elasticsearch: cfg.source.elasticsearch,
+        },
+        steps,
+    );
 
     // 2. The target server: a new EC2 instance, or an existing host; checked against the source's facts.
     const ec2 =
@@ -73,6 +80,7 @@ async function main() {
             mastodonUser: cfg.target.mastodonUser,
             dbRole: cfg.target.dbRole,
             liveDir: cfg.target.liveDir,
+            ipv6: cfg.dns?.aaaaRecordId !== undefined,
         });
     const target = serverOf("target", cfg.target, ec2?.address);
     const readiness = new TargetReadiness(
@@ -85,7 +93,7 @@ async function main() {
             dbName: cfg.source.dbName,
             allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
         },
-        { dependsOn: present<pulumi.Resource>(ec2?.association) },
+        { ...steps, dependsOn: present<pulumi.Resource>(ec2?.association) },
     );
 
     // 3. A key of the source server's own, authorized on the target for the transfers; removed in complete.
@@ -93,7 +101,7 @@ async function main() {
         ? new MigrationKey(
               "migration-key",
               { source, target, targetHostKey: cfg.target.ssh.hostKey, domain: cfg.domain },
-              { dependsOn: [readiness.ready] },
+              { ...steps, dependsOn: [readiness.ready] },
           )
         : undefined;
     const transfersReady = present(readiness.ready, key?.authorize);
@@ -102,20 +110,19 @@ async function main() {
     const config = new ConfigFiles(
         "config",
         { source, target, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir },
-        { dependsOn: transfersReady },
+        { ...steps, dependsOn: transfersReady },
     );
 
     // 5. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server.
     //    Once complete, these are retained: destroying the stack never revives the source server.
-    const keepDown = { retainOnDelete: plan.keepSourceDown };
     const maintenance = plan.downtime
         ? new Maintenance(
               "maintenance",
               { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
-              { ...keepDown, dependsOn: [readiness.ready, config.env] },
+              { ...steps, dependsOn: [readiness.ready, config.env] },
           )
         : undefined;
-    const services = maintenance && new SourceServices("source-services", { source }, { ...keepDown, dependsOn: [maintenance.show] });
+    const services = maintenance && new SourceServices("source-services", { source }, { ...steps, dependsOn: [maintenance.show] });
 
     // 6. Media: pre-sync in prepare (repeatable); the final delta pass once the source is stopped.
     //    Nothing to move when media is in object storage.
@@ -129,7 +136,7 @@ async function main() {
                   bwLimitKBps: cfg.media.bwLimitKBps,
                   sourceStopped: plan.mediaFinal ? services?.stop : undefined,
               },
-              { dependsOn: transfersReady },
+              { ...steps, dependsOn: transfersReady },
           )
         : undefined;
 
@@ -146,27 +153,13 @@ async function main() {
                 allowNonEmptyTarget: cfg.database.allowNonEmptyTarget,
                 targetReady: readiness.ready,
             },
-            { dependsOn: [services.stop, ...transfersReady] },
+            { ...steps, dependsOn: [services.stop, ...transfersReady] },
         );
-    const redis = services && new Redis("redis", { source, target }, { dependsOn: [services.stop, config.env, ...transfersReady] });
+    const redis =
+        services && new Redis("redis", { source, target }, { ...steps, dependsOn: [services.stop, config.env, ...transfersReady] });
 
-    // 8. The application on the target: assets in prepare; start, health, feeds in cutover.
-    const app = new Application(
-        "app",
-        {
-            target,
-            domain: cfg.domain,
-            elasticsearch: cfg.source.elasticsearch,
-            feedsConcurrency: cfg.app.feedsConcurrency,
-            healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
-            dataInPlace: plan.startTarget
-                ? present(database?.restore, media?.final, redis?.copy, config.nginx, config.units, config.pgbouncer)
-                : undefined,
-        },
-        { dependsOn: [config.env] },
-    );
-
-    // 9. Verify: row counts and media identical on both servers, before DNS moves.
+    // 8. Verify: row counts and media identical on both servers, while nothing can write on the target
+    //    (before Mastodon starts there: a running Sidekiq would change the counts), and before DNS moves.
     const verify =
         database &&
         new Verify(
@@ -177,8 +170,24 @@ async function main() {
                 dbName: cfg.source.dbName,
                 mediaOnS3: cfg.source.mediaOnS3,
             },
-            { dependsOn: present(database.restore, media?.final, ...transfersReady) },
+            { ...steps, dependsOn: present(database.restore, media?.final, ...transfersReady) },
         );
+
+    // 9. The application on the target: assets in prepare; start (after the verification), health, feeds in cutover.
+    const app = new Application(
+        "app",
+        {
+            target,
+            domain: cfg.domain,
+            elasticsearch: cfg.source.elasticsearch,
+            feedsConcurrency: cfg.app.feedsConcurrency,
+            healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
+            dataInPlace: plan.startTarget
+                ? present(database?.restore, media?.final, redis?.copy, verify?.check, config.nginx, config.units, config.pgbouncer)
+                : undefined,
+        },
+        { ...steps, dependsOn: [config.env] },
+    );
 
     // 10. DNS: TTL lowered in prepare, pointed at the target once healthy and verified, TTL restored in complete.
     const dns =
@@ -222,10 +231,15 @@ function dnsRecords(cfg: MigrationConfig, targetIpv4: pulumi.Output<string>, ec2
     const records = [record("a", "A", dns.recordId, cfg.source.publicIp, targetIpv4)];
     const targetIpv6 = cfg.target.publicIpv6 ?? ec2Ipv6;
     if (dns.aaaaRecordId && cfg.source.publicIpv6 && targetIpv6) {
-        const ipv6 = pulumi.output(targetIpv6).apply(v => {
-            if (!v) throw new Error("cloudflareAaaaRecordId is set but the target server has no IPv6 address");
-            return v;
-        });
+        // aws: the instance is given an IPv6 address when the stack adopts an AAAA record (Ec2HostArgs.ipv6).
+        // Only read where the record points at the target: an unused failing Output would be an unhandled rejection.
+        const ipv6 =
+            cfg.phase === "prepare"
+                ? pulumi.output("")
+                : pulumi.output(targetIpv6).apply(v => {
+                      if (!v) throw new Error("cloudflareAaaaRecordId is set but the target server has no IPv6 address");
+                      return v;
+                  });
         records.push(record("aaaa", "AAAA", dns.aaaaRecordId, cfg.source.publicIpv6, ipv6));
     }
     return records;

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "application");
@@ -46,7 +46,7 @@ export class Application extends StepGroup {
     readonly feeds?: command.remote.Command;
     readonly search?: command.remote.Command;
 
-    constructor(name: string, args: ApplicationArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: ApplicationArgs, opts?: StepGroupOptions) {
         super("Application", name, opts);
         const t = args.target;
         this.precompile = this.step(

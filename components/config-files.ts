@@ -4,10 +4,9 @@
  * (`daemon-reload` after), and `/etc/pgbouncer` when present. Done in prepare, outside the downtime; a
  * changed input (site path, role, directory) runs a step again.
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "config-files");
@@ -48,7 +47,7 @@ export class ConfigFiles extends StepGroup {
     readonly units: command.remote.Command;
     readonly pgbouncer: command.remote.Command;
 
-    constructor(name: string, args: ConfigFilesArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: ConfigFilesArgs, opts?: StepGroupOptions) {
         super("ConfigFiles", name, opts);
         const copy = (suffix: string, s: StepScript) => this.step(suffix, args.source, s, { peer: args.target });
         this.env = copy("env", copyEnvScript(args));

@@ -11,7 +11,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "database");
@@ -76,7 +76,7 @@ export class Database extends StepGroup {
     /** The restored database is in place: the start and the verification wait for it. */
     readonly restore: command.remote.Command;
 
-    constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: DatabaseArgs, opts?: StepGroupOptions) {
         super("Database", name, opts);
         const { source, target, dbName } = args;
         this.dump = this.step("dump", source, dumpScript({ dbName, workDir: source.workDir }));

@@ -4,7 +4,9 @@
  * HTTP and HTTPS from anywhere), an encrypted root volume sized in config, and cloud-init that installs the
  * install guide's prerequisites and checks out the SAME Mastodon version as the source server
  * (`ec2-host/prerequisites.sh`). The instance and its address are protected: they hold the instance once
- * the move is done.
+ * the move is done. Nothing here is ever replaced by a later `up` (a changed AMI, user data, key pair or
+ * subnet is ignored; the root volume survives a termination), and every resource is retained on delete, so
+ * `pulumi destroy` leaves the server serving.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -25,6 +27,8 @@ export interface Ec2HostArgs extends Ec2Settings {
     dbRole: string;
     /** Where to check Mastodon out. */
     liveDir: string;
+    /** The stack adopts an AAAA record: the instance gets an IPv6 address (its subnet must have an IPv6 range). */
+    ipv6: boolean;
 }
 
 /** Ubuntu 24.04 (noble) amd64 images published by Canonical. */
@@ -60,7 +64,8 @@ export class Ec2Host extends pulumi.ComponentResource {
 
     constructor(name: string, args: Ec2HostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mastodon-migration:index:Ec2Host", name, {}, opts);
-        const parent = { parent: this };
+        // Retained on delete: destroying the stack never takes the server, its address or its firewall away.
+        const parent = { parent: this, retainOnDelete: true };
         const tags = { Name: `${args.domain} (mastodon-migration)`, "mastodon-migration": args.domain };
         const vpcId = args.subnetId
             ? aws.ec2.getSubnetOutput({ id: args.subnetId }, parent).vpcId
@@ -87,7 +92,13 @@ export class Ec2Host extends pulumi.ComponentResource {
             { securityGroupId: group.id, cidrIpv4: "0.0.0.0/0", ipProtocol: "-1" },
             parent,
         );
-        const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.publicKey, tags }, parent);
+        // A changed targetSshPublicKey must not replace the key pair and, through keyName, the server: the key
+        // pair only seeds the first boot; rotate the key in ~/.ssh/authorized_keys on the server.
+        const keyPair = new aws.ec2.KeyPair(
+            `${name}-key`,
+            { publicKey: args.publicKey, tags },
+            { ...parent, ignoreChanges: ["publicKey"] },
+        );
         const ami =
             args.ami ??
             aws.ec2.getAmiOutput(
@@ -111,7 +122,9 @@ export class Ec2Host extends pulumi.ComponentResource {
                 vpcSecurityGroupIds: [group.id],
                 keyName: keyPair.keyName,
                 userData,
-                rootBlockDevice: { volumeSize: args.rootVolumeGb, volumeType: "gp3", encrypted: true },
+                // The root volume holds the database and media: kept even if the instance is ever terminated.
+                rootBlockDevice: { volumeSize: args.rootVolumeGb, volumeType: "gp3", encrypted: true, deleteOnTermination: false },
+                ipv6AddressCount: args.ipv6 ? 1 : undefined,
                 metadataOptions: { httpTokens: "required" },
                 tags,
             },
@@ -119,15 +132,18 @@ export class Ec2Host extends pulumi.ComponentResource {
                 ...parent,
                 // The server holds the instance once the move is done: never deleted by accident.
                 protect: true,
-                // A newer AMI from the lookup, or a changed version in the user data, must never replace the server.
-                ignoreChanges: args.ami ? ["userData"] : ["ami", "userData"],
+                // Never replaced by a later `up` (a replacement would move the Elastic IP to an empty server and
+                // delete the root volume): a newer or re-pinned AMI, changed user data, a new key pair (a rotated
+                // targetSshPublicKey), another subnet or IPv6 setting are ignored. Moving the server is a new stack.
+                ignoreChanges: ["ami", "userData", "keyName", "subnetId", "availabilityZone", "ipv6AddressCount"],
             },
         );
         const eip = new aws.ec2.Eip(`${name}-eip`, { domain: "vpc", tags }, { ...parent, protect: true });
+        // Never re-pointed at another instance by a later `up`.
         this.association = new aws.ec2.EipAssociation(
             `${name}-eip-association`,
             { instanceId: this.instance.id, allocationId: eip.allocationId },
-            parent,
+            { ...parent, protect: true, ignoreChanges: ["instanceId", "allocationId"] },
         );
         this.address = eip.publicIp;
         this.ipv6 = this.instance.ipv6Addresses.apply(a => a?.[0]);

@@ -5,10 +5,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "maintenance");
@@ -38,7 +37,7 @@ export class Maintenance extends StepGroup {
     /** The step that shows the page. */
     readonly show: command.remote.Command;
 
-    constructor(name: string, args: MaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: MaintenanceArgs, opts?: StepGroupOptions) {
         super("Maintenance", name, opts);
         const live = args.source.liveDir;
         this.show = this.step("page", args.source, showMaintenanceScript(live, maintenancePage(args.domain, args.message)), {

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "media");
@@ -42,7 +42,7 @@ export class Media extends StepGroup {
     /** The final pass (cutover): the start and the verification wait for it. */
     readonly final?: command.remote.Command;
 
-    constructor(name: string, args: MediaArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: MediaArgs, opts?: StepGroupOptions) {
         super("Media", name, opts);
         const sync = (final: boolean) => syncMediaScript({ ...args, final });
         this.presync = this.step("presync", args.source, sync(false), { peer: args.target, triggers: [args.presyncRun] });

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "migration-key");
@@ -53,7 +53,7 @@ export class MigrationKey extends StepGroup {
     /** The key is authorized on the target: every transfer waits for it. */
     readonly authorize: command.remote.Command;
 
-    constructor(name: string, args: MigrationKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: MigrationKeyArgs, opts?: StepGroupOptions) {
         super("MigrationKey", name, opts);
         const { source, target } = args;
         this.generate = this.step(

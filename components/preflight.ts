@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SourceFacts } from "../lib/facts";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "preflight");
@@ -47,7 +47,7 @@ export class Preflight extends StepGroup {
     /** What the source server reported. */
     readonly facts: pulumi.Output<SourceFacts>;
 
-    constructor(name: string, args: PreflightArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: PreflightArgs, opts?: StepGroupOptions) {
         super("Preflight", name, opts);
         ({ step: this.check, report: this.facts } = this.reportingStep<SourceFacts>("source", args.source, preflightScript(args), "FACTS"));
         this.done({ facts: this.facts });

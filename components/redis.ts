@@ -4,10 +4,9 @@
  * target. Without it queued Sidekiq jobs are lost and trends and "active users" reset. The delete
  * (rollback) starts Redis on the source again (`redis/restart-source.sh`).
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "redis");
@@ -26,7 +25,7 @@ export class Redis extends StepGroup {
     /** Redis data on the target: the start waits for it. */
     readonly copy: command.remote.Command;
 
-    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: RedisArgs, opts?: StepGroupOptions) {
         super("Redis", name, opts);
         this.copy = this.step("copy", args.source, copyRedisScript(args), { peer: args.target, undo: script("restart-source.sh", {}) });
         this.done();

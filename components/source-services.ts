@@ -3,10 +3,9 @@
  * and Redis keep running for the dump and the Redis copy. The step's delete (rollback) starts exactly the
  * units that were running again and waits until they are active (`source-services/start.sh`).
  */
-import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "source-services");
@@ -23,7 +22,7 @@ export class SourceServices extends StepGroup {
     /** Mastodon stopped on the source: every data step of the cutover waits for it. */
     readonly stop: command.remote.Command;
 
-    constructor(name: string, args: SourceServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: SourceServicesArgs, opts?: StepGroupOptions) {
         super("SourceServices", name, opts);
         this.stop = this.step("stop", args.source, script("stop.sh", {}), { undo: script("start.sh", { DEFAULT_UNITS: MASTODON_UNITS }) });
         this.done();

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SourceFacts } from "../lib/facts";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "target-readiness");
@@ -49,7 +49,7 @@ export class TargetReadiness extends StepGroup {
     /** The readiness check: every data step waits for it. */
     readonly ready: command.remote.Command;
 
-    constructor(name: string, args: TargetReadinessArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: TargetReadinessArgs, opts?: StepGroupOptions) {
         super("TargetReadiness", name, opts);
         const cloudInit = args.cloudInit ? this.step("cloud-init", args.target, script("cloud-init.sh", {})) : undefined;
         this.ready = this.step(

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
-import { StepGroup } from "../lib/step-group";
+import { StepGroup, StepGroupOptions } from "../lib/step-group";
 import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "verify");
@@ -46,7 +46,7 @@ export class Verify extends StepGroup {
     readonly check: command.remote.Command;
     readonly report: pulumi.Output<VerificationReport>;
 
-    constructor(name: string, args: VerifyArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: VerifyArgs, opts?: StepGroupOptions) {
         super("Verify", name, opts);
         ({ step: this.check, report: this.report } = this.reportingStep<VerificationReport>(
             "counts",

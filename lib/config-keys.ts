@@ -129,7 +129,11 @@ export const CONFIG_KEYS = {
     dnsEnabled: { type: "boolean", default: true, description: "false for a rehearsal stack: no DNS record is adopted or changed." },
     cloudflareZoneId: { type: "string", default: "", description: "Cloudflare zone id of the domain (required when dnsEnabled)." },
     cloudflareRecordId: { type: "string", default: "", description: "Id of the existing A record to adopt (required when dnsEnabled)." },
-    cloudflareAaaaRecordId: { type: "string", default: "", description: "Id of the existing AAAA record to adopt; empty = no AAAA." },
+    cloudflareAaaaRecordId: {
+        type: "string",
+        default: "",
+        description: "Id of the existing AAAA record to adopt, or none when the name has no AAAA record (required when dnsEnabled).",
+    },
     dnsRecordName: { type: "string", default: "", description: "Fully qualified record name; empty = domain." },
     dnsLowTtl: {
         type: "integer",
@@ -142,7 +146,7 @@ export const CONFIG_KEYS = {
     workDir: {
         type: "string",
         default: "/var/lib/mastodon-migration",
-        description: "Directory of ours on both servers (dump, migration key, locks).",
+        description: "Directory of ours on both servers (dump, migration key, locks); each stack uses <workDir>/<stack>.",
     },
     dbRestoreJobs: { type: "integer", default: 2, description: "pg_restore parallel jobs (CPUs of the target server)." },
     dbAllowNonEmptyTarget: {

@@ -267,14 +267,24 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
             "0123456789abcdef0123456789abcdef",
             "is required when dnsEnabled (the A record to adopt)",
         );
+        // An AAAA record left out of the move keeps IPv6 users on the stopped source server: the stack must
+        // say which record it is, or that there is none.
+        const aaaaSetting = r.string("cloudflareAaaaRecordId");
+        r.check(
+            aaaaSetting !== "",
+            `cloudflareAaaaRecordId is required when dnsEnabled: the id of the name's AAAA record, or none when it has no AAAA record ` +
+                `(check with dig AAAA; an AAAA record left out keeps IPv6 users on the stopped source server): ` +
+                `${set("cloudflareAaaaRecordId", "none")}`,
+        );
         for (const key of ["cloudflareZoneId", "cloudflareRecordId", "cloudflareAaaaRecordId"] as const) {
             const v = r.string(key);
+            if (key === "cloudflareAaaaRecordId" && v === "none") continue;
             r.check(
                 !v || /^[0-9a-f]{32}$/.test(v),
                 `${key} must be a 32-character Cloudflare id, got ${JSON.stringify(v)}: ${set(key, "0123456789abcdef0123456789abcdef")}`,
             );
         }
-        const aaaaRecordId = r.string("cloudflareAaaaRecordId") || undefined;
+        const aaaaRecordId = aaaaSetting && aaaaSetting !== "none" ? aaaaSetting : undefined;
         if (aaaaRecordId) {
             const v6 = r.string("sourcePublicIpv6");
             r.check(

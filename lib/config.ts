@@ -7,6 +7,12 @@ import { PROJECT } from "./config-keys";
 import { parseConfig } from "./config-parse";
 import { MigrationConfig } from "./config-types";
 
+/** `<workDir>/<stack>`: the directory of one stack on both servers. */
+export function stackWorkDir(workDir: string, stack: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new Error(`stack name ${JSON.stringify(stack)} cannot name a directory`);
+    return `${workDir.replace(/\/+$/, "")}/${stack}`;
+}
+
 /**
  * Read the stack config from the Pulumi runtime and validate it. Secret values (the SSH keys) are
  * wrapped with `pulumi.secret` so they reach state only encrypted.
@@ -24,9 +30,12 @@ export function loadConfig(): MigrationConfig {
         if (isSecret?.(key)) secretKeys.add(name);
     }
     const parsed = parseConfig(raw, secretKeys);
+    // One directory per stack: staging and prod moving from the same source server never share a dump, a
+    // lock or the migration key (one stack's complete would remove the other's key).
+    const workDir = stackWorkDir(parsed.source.workDir, pulumi.getStack());
     return {
         ...parsed,
-        source: { ...parsed.source, ssh: { ...parsed.source.ssh, privateKey: pulumi.secret(parsed.source.ssh.privateKey) } },
-        target: { ...parsed.target, ssh: { ...parsed.target.ssh, privateKey: pulumi.secret(parsed.target.ssh.privateKey) } },
+        source: { ...parsed.source, workDir, ssh: { ...parsed.source.ssh, privateKey: pulumi.secret(parsed.source.ssh.privateKey) } },
+        target: { ...parsed.target, workDir, ssh: { ...parsed.target.ssh, privateKey: pulumi.secret(parsed.target.ssh.privateKey) } },
     };
 }

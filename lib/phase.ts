@@ -49,8 +49,16 @@ export interface PhasePlan {
     migrationKey: boolean;
     /** The downtime steps: maintenance page, stop, database, Redis, final media pass, start, verify (cutover, complete). */
     downtime: boolean;
-    /** The steps that took the source server down are kept on destroy, so it never comes back (complete). */
+    /**
+     * The move is final (complete): every step is retained on delete, so `pulumi destroy` never runs an undo
+     * (the source server stays stopped, the target keeps serving its database, Redis and Mastodon).
+     */
     keepSourceDown: boolean;
+    /**
+     * From the cutover on, a step that has run never runs again because its script, connection or inputs
+     * changed (`StepGroupOptions.frozen`): it would act on the live target server.
+     */
+    frozen: boolean;
     /** Media pre-sync while the source is live (media on local disk only). */
     mediaPresync: boolean;
     /** The final media pass once the source is stopped. */
@@ -68,6 +76,7 @@ export function phasePlan(phase: Phase, opts: { mediaOnS3: boolean }): PhasePlan
         migrationKey: phase !== "complete",
         downtime,
         keepSourceDown: phase === "complete",
+        frozen: downtime,
         mediaPresync: !opts.mediaOnS3,
         mediaFinal: !opts.mediaOnS3 && downtime,
         startTarget: downtime,

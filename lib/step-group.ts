@@ -2,13 +2,29 @@
  * The base of every component that runs steps: a `ComponentResource` whose children are
  * `command.remote.Command` steps named `${name}-${suffix}`, each running a rendered step script
  * (`lib/step-script.ts`). It keeps the step names once, merges the group's options into each step
- * (`dependsOn` and `retainOnDelete` are not inherited by children in Pulumi, so they are applied to each),
+ * (`dependsOn` and `retainOnDelete` are not inherited by children in Pulumi, so they are applied to each;
+ * `frozen` gives each step its keep-`update`),
  * computes the `durations` output and registers the outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "./server";
-import { parseDuration, remoteCommand, renderStep, StepScript, taggedJson } from "./step-script";
+import { parseDuration, remoteCommand, renderKeep, renderStep, StepScript, taggedJson } from "./step-script";
+
+/** Options of a step group besides the component's own. */
+export interface StepGroupOptions extends pulumi.ComponentResourceOptions {
+    /**
+     * The move has reached the cutover: a step that has run never runs again. A change of its script (a
+     * program upgrade), its connection (a rotated key, another user) or its inputs runs the step's `update`
+     * instead (`lib/sh/keep.sh`: nothing on the server, the kept output printed again), so state records
+     * the new script, connection and delete; a change of `triggers` is ignored. A step that failed is not in
+     * state and runs its (new) create on the next `up`, as before.
+     */
+    frozen?: boolean;
+}
+
+/** Inputs whose change would replace a frozen step (run its create again): ignored. */
+export const FROZEN_IGNORED = ["triggers"];
 
 export interface StepOptions {
     /** Script run when the step leaves the program (rollback) or is destroyed; it never has a peer. */
@@ -30,9 +46,10 @@ export abstract class StepGroup extends pulumi.ComponentResource {
     constructor(
         type: string,
         private readonly groupName: string,
-        private readonly opts: pulumi.ComponentResourceOptions = {},
+        private readonly opts: StepGroupOptions = {},
     ) {
-        super(`mastodon-migration:index:${type}`, groupName, {}, opts);
+        const { frozen: _frozen, ...componentOpts } = opts;
+        super(`mastodon-migration:index:${type}`, groupName, {}, componentOpts);
         const deps = opts.dependsOn ?? [];
         this.groupDependsOn = Array.isArray(deps) ? deps : [deps as pulumi.Input<pulumi.Resource>];
     }
@@ -50,6 +67,7 @@ export abstract class StepGroup extends pulumi.ComponentResource {
                 connection: server.connection,
                 create: pulumi.all([script, peerAddress]).apply(([s, p]) => render(name, s as StepScript, p)),
                 delete: options.undo && render(`${name}-undo`, options.undo),
+                update: this.opts.frozen ? remoteCommand(renderKeep({ name, workDir: server.workDir }), server.sshUser) : undefined,
                 triggers: options.triggers,
                 // Never feed a previous (possibly large) stdout back into the environment.
                 addPreviousOutputInEnv: false,
@@ -58,6 +76,7 @@ export abstract class StepGroup extends pulumi.ComponentResource {
                 parent: this,
                 dependsOn: [...this.groupDependsOn, ...(options.after ?? []).filter((r): r is pulumi.Resource => r !== undefined)],
                 retainOnDelete: this.opts.retainOnDelete,
+                ignoreChanges: this.opts.frozen ? FROZEN_IGNORED : undefined,
             },
         );
         this.steps[name] = step;

@@ -129,6 +129,22 @@ export function renderStep(a: { name: string; workDir: string; script: StepScrip
 }
 
 /**
+ * The `update` of a frozen step (`lib/sh/keep.sh`): runs nothing again and prints the output the step kept
+ * when it ran, so a changed script, connection or input of a step that already ran is recorded in state
+ * without touching the server.
+ */
+export function renderKeep(a: { name: string; workDir: string }): string {
+    return [
+        "set -euo pipefail",
+        `# mastodon-migration step ${a.name}: already ran; lib/sh/keep.sh`,
+        assignment("STEP", a.name),
+        assignment("WORK", a.workDir),
+        source(join(SH_DIR, "keep.sh")),
+        "",
+    ].join("\n");
+}
+
+/**
  * The command string given to `command.remote.Command`: the SSH server runs it with the login user's
  * shell, so the script is passed to bash as one quoted argument, through `sudo -n` for non-root users.
  */

@@ -123,6 +123,7 @@ export class Rehearsal {
             elasticsearch: String(this.opts.elasticsearch ?? false),
             cloudflareZoneId: ZONE_ID,
             cloudflareRecordId: RECORD_ID,
+            cloudflareAaaaRecordId: "none",
             dnsLowTtl: "120",
             dnsNormalTtl: "3600",
             healthTimeoutSeconds: "60",

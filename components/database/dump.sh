@@ -9,4 +9,4 @@ as_user postgres pg_dump -Fc --verbose -d "$DB" 2> >(grep -v '^pg_dump: \(readin
 sha=$(sha256sum "$DUMP.tmp" | cut -d' ' -f1)
 chgrp postgres "$DUMP.tmp" && chmod 640 "$DUMP.tmp" && mv "$DUMP.tmp" "$DUMP"
 log "dump written: $(du -h "$DUMP" | cut -f1)"
-echo "DUMP_SHA256=$sha"
+result "DUMP_SHA256=$sha"

@@ -13,4 +13,4 @@ chmod 600 "$KEY"
 if [ -n "$TARGET_HOST_KEY" ]; then
   printf '%s %s\n' "$KNOWN_HOST_NAME" "$TARGET_HOST_KEY" >"$WORK/known_hosts.tmp" && mv "$WORK/known_hosts.tmp" "$WORK/known_hosts"
 fi
-cat "$KEY.pub"
+result "$(cat "$KEY.pub")"

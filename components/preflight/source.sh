@@ -37,5 +37,5 @@ fi
 free=$(df -B1 --output=avail "$WORK" | tail -n 1)
 [ "$free" -gt "$db_bytes" ] || die "only $free bytes free in $WORK on the source server; the dump needs up to $db_bytes: free space or set workDir"
 log "Mastodon $version, PostgreSQL $pg_major, database $DB $db_bytes bytes, media $media_bytes bytes"
-printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"mediaBytes":%d,"redisPort":%d}\n' \
-  "$version" "$pg_major" "$collate" "$db_bytes" "$media_bytes" "${redis_port:-6379}"
+result "$(printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"mediaBytes":%d,"redisPort":%d}' \
+  "$version" "$pg_major" "$collate" "$db_bytes" "$media_bytes" "${redis_port:-6379}")"

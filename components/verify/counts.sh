@@ -33,7 +33,7 @@ mismatches=$(diff "$SOURCE_COUNTS" "$TARGET_COUNTS" | sed -n 's/^< \(.*\)/source
   awk 'BEGIN { ORS = "" } { gsub(/"/, ""); printf "%s\"%s\"", (NR > 1 ? "," : ""), $0 }')
 identical=true
 [ -z "$mismatches" ] || identical=false
-printf 'VERIFY {"identical":%s,"tables":%d,"rows":%d,"mediaFiles":%d,"mediaBytes":%d,"mismatches":[%s]}\n' \
-  "$identical" "$tables" "$rows" "${files:-0}" "${bytes:-0}" "$mismatches"
+result "$(printf 'VERIFY {"identical":%s,"tables":%d,"rows":%d,"mediaFiles":%d,"mediaBytes":%d,"mismatches":[%s]}' \
+  "$identical" "$tables" "$rows" "${files:-0}" "${bytes:-0}" "$mismatches")"
 [ "$identical" = true ] || die "the target server differs from the source server (see VERIFY above): DNS is not moved"
 log "$tables tables, $rows rows, $files media files ($bytes bytes): identical on both servers"

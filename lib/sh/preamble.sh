@@ -5,7 +5,10 @@
 #    instead of racing it (a failed create is re-run from the start by the next `pulumi up`);
 #  - a heartbeat line every 20 s, so long silent steps show progress in the `pulumi up` log;
 #  - a last line `mastodon-migration step=<name> seconds=<n>`, read back as the step's duration.
-# Helpers: log, die, as_user, psql_admin, db_exists, db_tables, heartbeat.
+#  - `result LINE`: a line of output later steps read (FACTS, DUMP_SHA256, ...), also kept in
+#    $WORK/$STEP.result with the duration marker, so the step's `update` (lib/sh/keep.sh) can print the same
+#    output again without running anything.
+# Helpers: log, die, as_user, psql_admin, db_exists, db_tables, heartbeat, result.
 
 log() { printf '[%s] %s: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "$*"; }
 die() {
@@ -34,6 +37,12 @@ if ! flock -n 9; then
   flock -w 21600 9 || die "an earlier run still holds $WORK/$STEP.lock after 6 h"
 fi
 STARTED=$(date +%s)
+rm -f "$WORK/$STEP.result.tmp"
+# result LINE: print a line of the step's output that the program reads, and keep it for lib/sh/keep.sh.
+result() {
+  printf '%s\n' "$1"
+  printf '%s\n' "$1" >>"$WORK/$STEP.result.tmp"
+}
 HEARTBEAT=
 # heartbeat ['shell snippet']: a progress line every 20 s, with the snippet's output when given.
 heartbeat() {
@@ -54,7 +63,10 @@ heartbeat ''
 finish() {
   local status=$?
   [ -z "$HEARTBEAT" ] || kill "$HEARTBEAT" 2>/dev/null || true
-  if [ "$status" -eq 0 ]; then echo "mastodon-migration step=$STEP seconds=$(($(date +%s) - STARTED))"; fi
+  if [ "$status" -eq 0 ]; then
+    result "mastodon-migration step=$STEP seconds=$(($(date +%s) - STARTED))"
+    mv "$WORK/$STEP.result.tmp" "$WORK/$STEP.result"
+  fi
   exit "$status"
 }
 trap finish EXIT

@@ -51,7 +51,7 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         // Feeds were rebuilt by tootctl on the target server, as Mastodon would (evidence in Redis and its log).
         expect(r.onTarget("grep -c 'feeds build' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
         // The migration key is gone from both servers.
-        expect(r.onSource("ls /var/lib/mastodon-migration")).not.toContain("migration_ed25519");
+        expect(r.onSource("ls /var/lib/mastodon-migration/rehearsal")).not.toContain("migration_ed25519");
         expect(r.onTarget("cat /root/.ssh/authorized_keys")).not.toContain("mastodon-migration@");
         // A second `up` of the same phase runs nothing again.
         const again = await r.phase("complete");

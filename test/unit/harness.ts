@@ -15,6 +15,9 @@ export interface Declared {
     importId?: string;
     retainOnDelete?: boolean;
     protect?: boolean;
+    ignoreChanges?: string[];
+    deleteBeforeReplace?: boolean;
+    replaceOnChanges?: string[];
 }
 
 export interface ProgramRun {
@@ -39,6 +42,7 @@ export function baseConfig(overrides: Record<string, string | undefined> = {}): 
         targetSshKey: FAKE_KEY,
         cloudflareZoneId: "023e105f4ecef8ad9ca31a8372d0c353",
         cloudflareRecordId: "372e67954025e0ba6aaa6d586b9e0b59",
+        cloudflareAaaaRecordId: "none",
         ...overrides,
     };
 }
@@ -84,7 +88,7 @@ export async function runProgram(
                     state.stderr = "";
                 }
                 if (args.type === "aws:ec2/eip:Eip") state.publicIp = "192.0.2.50";
-                if (args.type === "aws:ec2/instance:Instance") state.ipv6Addresses = [];
+                if (args.type === "aws:ec2/instance:Instance") state.ipv6Addresses = args.inputs.ipv6AddressCount ? ["2001:db8::50"] : [];
                 return { id: args.id ?? `${args.name}-id`, state };
             },
             call: async args =>
@@ -117,6 +121,9 @@ export async function runProgram(
                 importId: (args.opts as pulumi.CustomResourceOptions).import,
                 retainOnDelete: args.opts.retainOnDelete,
                 protect: args.opts.protect,
+                ignoreChanges: args.opts.ignoreChanges,
+                deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+                replaceOnChanges: args.opts.replaceOnChanges,
             };
             entry.dependsOn = (Array.isArray(deps) ? deps : [deps]).map(d => urnToName.get(d) ?? "?");
             urnToName.set(args.resource, args.name);
