@@ -28,6 +28,13 @@ export interface ProgramRun {
     names(): string[];
 }
 
+/** The script inside `bash -c '<script>'` (optionally behind `sudo -n`). */
+export function unwrapRemote(command: string): string {
+    const m = command.match(/^(?:sudo -n )?bash -c '([\s\S]*)'$/);
+    if (!m) throw new Error(`not a wrapped step: ${command.slice(0, 80)}`);
+    return m[1].replace(/'\\''/g, "'");
+}
+
 const FAKE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";
 
 /** A complete, valid config for an `existing` target with DNS enabled. */

@@ -16,6 +16,7 @@ const EDGES: [string, string, string][] = [
     ["restore on a checked server", "database-restore", "target-ready"],
     ["verify after the restore", "verify-counts", "database-restore"],
     ["verify after the final media pass", "verify-counts", "media-final"],
+    ["start after the verification (nothing writes on the target while it counts)", "app-start", "verify-counts"],
     ["start after the restore", "app-start", "database-restore"],
     ["start after the final media pass", "app-start", "media-final"],
     ["start after Redis", "app-start", "redis-copy"],

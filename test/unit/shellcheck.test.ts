@@ -9,16 +9,9 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cloudInitUserData } from "../../components/ec2-host";
 import { declaredInputs } from "../../lib/step-script";
-import { awsOverrides, baseConfig, runProgram } from "./harness";
+import { awsOverrides, baseConfig, runProgram, unwrapRemote } from "./harness";
 
-/** The script inside `bash -c '<script>'` (optionally behind `sudo -n`). */
-export function unwrapRemote(command: string): string {
-    const m = command.match(/^(?:sudo -n )?bash -c '([\s\S]*)'$/);
-    if (!m) throw new Error(`not a wrapped step: ${command.slice(0, 80)}`);
-    return m[1].replace(/'\\''/g, "'");
-}
-
-function shellcheck(script: string, files: string[] = ["-"]): string {
+export function shellcheck(script: string, files: string[] = ["-"]): string {
     const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "--format=gcc", ...files], { input: script, encoding: "utf8" });
     if (r.error) throw r.error;
     return r.status === 0 ? "" : r.stdout + r.stderr;

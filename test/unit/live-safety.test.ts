@@ -1,0 +1,163 @@
+/**
+ * What keeps a live target server safe after the cutover, under mocks (the resource options are captured by
+ * the harness's stack transformation): steps that never run again, a destroy that undoes nothing, an EC2
+ * server that is never replaced, a workDir per stack, and DNS records that cannot leave IPv6 users behind.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../lib/config-parse";
+import { stackWorkDir } from "../../lib/config";
+import { renderKeep, renderStep } from "../../lib/step-script";
+import { awsOverrides, baseConfig, runProgram, unwrapRemote } from "./harness";
+
+const COMMAND = "command:remote:Command";
+
+describe("data steps never run again against the live target server", () => {
+    it("from the cutover on, every step has a keep-update and ignores its triggers", async () => {
+        for (const [phase, previous] of [
+            ["cutover", "prepare"],
+            ["complete", "cutover"],
+        ]) {
+            const run = await runProgram(baseConfig({ phase }), { previousPhase: previous });
+            expect(run.error).toBeUndefined();
+            const steps = run.resources.filter(r => r.type === COMMAND);
+            expect(steps.length).toBeGreaterThan(10);
+            for (const s of steps) {
+                // A change of create, delete or connection runs `update` (keep.sh), never `create` again.
+                expect(String(s.inputs.update), `${phase} ${s.name}`).toContain("lib/sh/keep.sh");
+                expect(String(s.inputs.update)).not.toContain("rsync");
+                // A change of triggers would replace the step (its create again): ignored.
+                expect(s.ignoreChanges, `${phase} ${s.name}`).toEqual(["triggers"]);
+            }
+        }
+    });
+
+    it("in prepare the copies run again when their inputs change (no keep-update)", async () => {
+        const run = await runProgram(baseConfig());
+        for (const s of run.resources.filter(r => r.type === COMMAND)) {
+            expect(s.inputs.update, s.name).toBeUndefined();
+            expect(s.ignoreChanges, s.name).toBeUndefined();
+        }
+    });
+
+    it("the keep-update prints the output the step kept, and runs nothing else", () => {
+        const work = mkdtempSync(join(tmpdir(), "mm-keep-"));
+        const probe = join(work, "probe");
+        const file = join(work, "dump.sh");
+        // A step that prints a result line, does some work, and is then "changed".
+        writeFileSync(file, `# inputs: PROBE\nlog working\nresult "DUMP_SHA256=${"b".repeat(64)}"\necho ran >>"$PROBE"\n`);
+        const first = spawnSync(
+            "bash",
+            ["-c", renderStep({ name: "database-dump", workDir: work, script: { file, vars: { PROBE: probe } } })],
+            {
+                encoding: "utf8",
+            },
+        );
+        expect(first.status, first.stderr).toBe(0);
+        const kept = readFileSync(join(work, "database-dump.result"), "utf8");
+        expect(kept).toMatch(new RegExp(`^DUMP_SHA256=b{64}\\nmastodon-migration step=database-dump seconds=\\d+\\n$`));
+        const update = spawnSync("bash", ["-c", renderKeep({ name: "database-dump", workDir: work })], { encoding: "utf8" });
+        expect(update.status, update.stderr).toBe(0);
+        expect(update.stdout).toBe(kept);
+        expect(readFileSync(probe, "utf8")).toBe("ran\n");
+    });
+
+    it("the rendered keep-update is a wrapped remote command (sudo for non-root users)", async () => {
+        const run = await runProgram(baseConfig({ phase: "cutover", targetSshUser: "admin" }), { previousPhase: "prepare" });
+        const update = String(run.byName("database-restore").inputs.update);
+        expect(update.startsWith("sudo -n bash -c ")).toBe(true);
+        expect(unwrapRemote(update)).toContain("STEP='database-restore'");
+        const r = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: unwrapRemote(update), encoding: "utf8" });
+        expect(r.stdout + r.stderr).toBe("");
+    });
+});
+
+describe("pulumi destroy after complete undoes nothing", () => {
+    it("every step is retained on delete once the move is complete", async () => {
+        const run = await runProgram(baseConfig({ phase: "complete" }), { previousPhase: "cutover" });
+        expect(run.error).toBeUndefined();
+        const steps = run.resources.filter(r => r.type === COMMAND);
+        for (const name of ["database-restore", "redis-copy", "app-start", "maintenance-page", "source-services-stop"]) {
+            expect(run.byName(name).retainOnDelete, name).toBe(true);
+        }
+        expect(steps.filter(s => s.retainOnDelete !== true).map(s => s.name)).toEqual([]);
+    });
+
+    it("before complete, a rollback still runs the undo (not retained)", async () => {
+        const run = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
+        expect(run.byName("redis-copy").retainOnDelete).toBeFalsy();
+        expect(run.byName("database-restore").retainOnDelete).toBeFalsy();
+    });
+});
+
+describe("the EC2 server is never replaced or destroyed by accident", () => {
+    it("protected, retained, and a new key pair, AMI, user data or subnet never replaces it", async () => {
+        const run = await runProgram(baseConfig({ ...awsOverrides, phase: "complete" }), { previousPhase: "cutover" });
+        expect(run.error).toBeUndefined();
+        const instance = run.byName("target-instance");
+        expect(instance.protect).toBe(true);
+        expect(instance.retainOnDelete).toBe(true);
+        expect(instance.ignoreChanges).toEqual(expect.arrayContaining(["ami", "userData", "keyName", "subnetId"]));
+        expect(instance.deleteBeforeReplace).toBeFalsy();
+        expect(instance.inputs.rootBlockDevice).toMatchObject({ deleteOnTermination: false });
+        expect(run.byName("target-key").ignoreChanges).toEqual(["publicKey"]);
+        expect(run.byName("target-eip").protect).toBe(true);
+        expect(run.byName("target-eip-association").protect).toBe(true);
+        const aws = run.resources.filter(r => r.type.startsWith("aws:"));
+        expect(aws.filter(r => r.retainOnDelete !== true).map(r => r.name)).toEqual([]);
+    });
+});
+
+describe("one workDir per stack", () => {
+    it("every step works in <workDir>/<stack>", async () => {
+        const run = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
+        for (const s of run.resources.filter(r => r.type === COMMAND)) {
+            expect(unwrapRemote(String(s.inputs.create)), s.name).toContain("WORK='/var/lib/mastodon-migration/test'");
+        }
+        expect(stackWorkDir("/var/lib/mastodon-migration/", "prod")).toBe("/var/lib/mastodon-migration/prod");
+        expect(() => stackWorkDir("/x", "../etc")).toThrow(/cannot name a directory/);
+    });
+});
+
+describe("DNS records that leave nobody on the stopped server", () => {
+    const problems = (raw: Record<string, string | undefined>) => {
+        try {
+            parseConfig(raw, new Set(["sourceSshKey", "targetSshKey"]));
+            return [];
+        } catch (e) {
+            expect(e).toBeInstanceOf(ConfigError);
+            return (e as ConfigError).problems;
+        }
+    };
+
+    it("the AAAA record must be named, or declared absent with none", () => {
+        expect(problems(baseConfig({ cloudflareAaaaRecordId: undefined })).join("\n")).toContain(
+            "cloudflareAaaaRecordId is required when dnsEnabled",
+        );
+        expect(problems(baseConfig({ cloudflareAaaaRecordId: "none" }))).toEqual([]);
+        expect(problems(baseConfig({ dnsEnabled: "false", cloudflareAaaaRecordId: undefined }))).toEqual([]);
+    });
+
+    it("aws with an AAAA record: the instance gets IPv6 and the record points at it, without an unhandled rejection", async () => {
+        const rejections: unknown[] = [];
+        const onRejection = (e: unknown) => rejections.push(e);
+        process.on("unhandledRejection", onRejection);
+        try {
+            const aaaa = { cloudflareAaaaRecordId: "0123456789abcdef0123456789abcdef", sourcePublicIpv6: "2001:db8::10" };
+            const prepare = await runProgram(baseConfig({ ...awsOverrides, ...aaaa }));
+            expect(prepare.error).toBeUndefined();
+            expect(prepare.byName("target-instance").inputs.ipv6AddressCount).toBe(1);
+            expect(prepare.byName("dns-aaaa").inputs.content).toBe("2001:db8::10");
+            const cutover = await runProgram(baseConfig({ ...awsOverrides, ...aaaa, phase: "cutover" }), { previousPhase: "prepare" });
+            expect(cutover.error).toBeUndefined();
+            expect(cutover.byName("dns-aaaa").inputs.content).toBe("2001:db8::50");
+            await new Promise(r => setTimeout(r, 50));
+        } finally {
+            process.off("unhandledRejection", onRejection);
+        }
+        expect(rejections).toEqual([]);
+    });
+});
