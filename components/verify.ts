@@ -39,7 +39,9 @@ export interface VerificationReport {
 }
 
 export const verifyScript = (a: VerifyArgs): StepScript =>
-    script("counts.sh", { DB: a.dbName, SOURCE_LIVE: a.source.liveDir, TARGET_LIVE: a.target.liveDir, MEDIA_ON_S3: a.mediaOnS3 });
+    script("counts.sh", { DB: a.dbName, SOURCE_LIVE: a.source.liveDir, TARGET_LIVE: a.target.liveDir, MEDIA_ON_S3: a.mediaOnS3 }, [
+        "mastodon",
+    ]);
 
 export class Verify extends StepGroup {
     /** The comparison: DNS waits for it. */

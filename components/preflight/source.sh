@@ -31,9 +31,7 @@ pg_major=$(($(psql_admin -c 'SHOW server_version_num') / 10000))
 collate=$(psql_admin -c "SELECT datcollate FROM pg_database WHERE datname = '$DB'")
 db_bytes=$(psql_admin -c "SELECT pg_database_size('$DB')")
 media_bytes=0
-if [ "$MEDIA_ON_S3" = false ] && [ -d "$LIVE/public/system" ]; then
-  media_bytes=$(du -sb "$LIVE/public/system" | cut -f1)
-fi
+if [ "$MEDIA_ON_S3" = false ]; then read -r _ media_bytes < <(media_stats "$LIVE"); fi
 free=$(df -B1 --output=avail "$WORK" | tail -n 1)
 [ "$free" -gt "$db_bytes" ] || die "only $free bytes free in $WORK on the source server; the dump needs up to $db_bytes: free space or set workDir"
 log "Mastodon $version, PostgreSQL $pg_major, database $DB $db_bytes bytes, media $media_bytes bytes"

@@ -8,18 +8,16 @@ TARGET_COUNTS="$WORK/verify-target.txt"
 
 # counts LIVE: `table <name> <rows>`, `matview <name> <rows>`, `media_files N`, `media_bytes N`, sorted.
 counts() {
-  local media="$1/public/system"
+  local files bytes
   (cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -qAt -F ' ' -d "$DB") <<'SQL' | sort
 SELECT format('SELECT %L, %L, count(*) FROM public.%I', kind, name, name) FROM (
   SELECT 'table' AS kind, tablename AS name FROM pg_tables WHERE schemaname = 'public'
   UNION ALL SELECT 'matview', matviewname FROM pg_matviews WHERE schemaname = 'public') AS relations
 \gexec
 SQL
-  if [ "$MEDIA_ON_S3" = false ] && [ -d "$media" ]; then
-    find "$media" -type f -printf '%s\n' | awk '{ n++; b += $1 } END { printf "media_files %d\nmedia_bytes %d\n", n, b }'
-  else
-    printf 'media_files 0\nmedia_bytes 0\n'
-  fi
+  files=0 bytes=0
+  if [ "$MEDIA_ON_S3" = false ]; then read -r files bytes < <(media_stats "$1"); fi
+  printf 'media_files %d\nmedia_bytes %d\n' "$files" "$bytes"
 }
 target_counts() { counts "$TARGET_LIVE"; }
 

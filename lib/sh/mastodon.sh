@@ -15,6 +15,17 @@ redis_cli() {
   REDISCLI_AUTH="${password:-}" redis-cli -p "${port:-6379}" "$@"
 }
 
+# media_stats LIVE: "<files> <bytes>" of the user media (public/system), following public/system itself when
+# it is a link to a block volume (common), never links inside it.
+media_stats() {
+  local media="$1/public/system"
+  if [ -d "$media" ]; then
+    find -H "$media" -type f -printf '%s\n' | awk '{ n++; b += $1 } END { printf "%d %d\n", n, b }'
+  else
+    echo "0 0"
+  fi
+}
+
 # mastodon_units: the units to run: every mastodon-* unit file; a streaming template (mastodon-streaming@)
 # only when there is no plain streaming unit.
 mastodon_units() {
