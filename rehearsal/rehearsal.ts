@@ -11,6 +11,7 @@ import { generateInstance, InstanceBundle, SizeName } from "./instance/generate"
 import { loadInstance } from "./instance/load";
 import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
 import { Run } from "./instance/host";
+import { accountJobs, readJournal, sidekiqJobs, withStoppedRedis } from "./instance/live";
 import {
     ADMIN_KEY,
     ADMIN_PUBKEY,
@@ -71,7 +72,13 @@ export class Rehearsal {
     readonly logPath: string;
     readonly runs: PhaseRun[] = [];
     bundle?: InstanceBundle;
+    /** The source server at setup, once its app runs (for reports only: parity never compares with it). */
     baseline?: Fingerprint;
+    /**
+     * The source server as it was when its services stopped: taken after each successful cutover, before
+     * anything can start them again. Parity compares the target server with this.
+     */
+    atStop?: { fingerprint: Fingerprint; jobs: { where: string; jid: string }[] };
     readonly setupSeconds: Record<string, number> = {};
 
     constructor(readonly opts: RehearsalOptions = {}) {
@@ -154,7 +161,22 @@ export class Rehearsal {
         });
         const run = { phase, ...result };
         this.runs.push(run);
+        if (phase === "cutover" && run.ok) this.captureAtStop();
         return run;
+    }
+
+    /**
+     * Fingerprints the source server as its services left it: they must all be stopped (the cutover stopped
+     * them), its database is read as is, and its Redis from the dump saved at the stop.
+     */
+    captureAtStop(): void {
+        const running = this.onSource("systemctl list-units --type=service --state=running --plain --no-legend 'mastodon-*'").trim();
+        if (running) throw new Error(`source services still running after the cutover: ${running}`);
+        const run = hostRun("source");
+        this.atStop = withStoppedRedis(run, port => ({
+            fingerprint: fingerprint(run, { redisPort: port }),
+            jobs: sidekiqJobs(run, port),
+        }));
     }
 
     /** The DNS A record as the recorded Cloudflare resource holds it. */
@@ -188,29 +210,57 @@ export class Rehearsal {
     }
 
     /**
-     * Parity of the target host against source's baseline. Differences that the move makes on purpose are listed
-     * apart with their reason: home feeds are rebuilt by `tootctl feeds build`; with another database role,
-     * table owners and DB_USER differ.
+     * Parity of the target server against the source server as it was when its services stopped. What the
+     * target's own app wrote since its start (its journal) is left out of the comparison and accounted for
+     * instead: its rows and media files, the sequences they advanced, the Redis keys it wrote, and the
+     * Sidekiq jobs (every job of the source at stop is still waiting or was run on the target, none twice).
+     * Differences the move makes on purpose are listed apart with their reason: home feeds are rebuilt by
+     * `tootctl feeds build`; keys with a short expiry expire; with another database role, owners and DB_USER.
      */
     parity(): { identical: boolean; differences: string[]; expected: string[]; report: string; after: Fingerprint } {
-        if (!this.baseline) throw new Error("setup() first");
-        const after = fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon" });
-        const { differences } = compareFingerprints(this.baseline, after);
+        if (!this.atStop) throw new Error("parity needs the source server at stop: run a cutover first");
+        const before = this.atStop.fingerprint;
+        const journal = readJournal(hostRun("target"));
+        const after = fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon", excludeRows: journal.rows });
+        const { differences } = compareFingerprints(before, after);
         const roleChanged = (this.opts.targetDbRole ?? "mastodon") !== "mastodon";
+        const jobKey = (k: string): boolean => /^queue:/.test(k) || ["schedule", "retry"].includes(k);
+        const keyOf = (d: string): string | undefined => {
+            const m = /^redis key ("(?:[^"\\]|\\.)*"|\S+): /.exec(d);
+            return m ? (m[1]!.startsWith('"') ? (JSON.parse(m[1]!) as string) : m[1]) : undefined;
+        };
         const reason = (d: string): string | undefined => {
             if (/^redis key "?feed:home:\d+"?: (content differs|length )/.test(d)) return "home feed rebuilt by tootctl feeds build";
+            const key = keyOf(d);
+            if (key !== undefined && jobKey(key) && journal.keys.has(key))
+                return "Sidekiq queue worked by the target server (jobs accounted below)";
+            if (key !== undefined && journal.keys.has(key)) return "written by the target server's app after its start";
+            if (key !== undefined && d.endsWith("missing on second") && before.redis?.[key]?.volatile)
+                return "short expiry, expired since the stop";
+            const media = /^media (.*): only on second$/.exec(d);
+            if (media && journal.files.has(media[1]!.startsWith('"') ? (JSON.parse(media[1]!) as string) : media[1]!))
+                return "written by the target server's Sidekiq after its start";
+            const seq = /^sequence (\S+)_id_seq: lastValue (\d+) != (\d+)$/.exec(d);
+            if (seq && journal.rows[seq[1]!] && BigInt(seq[3]!) > BigInt(seq[2]!)) return "advanced by the target server's app";
             if (roleChanged && /^table \S+: owner /.test(d)) return "owned by the target server's role";
             if (roleChanged && d === ".env.production: content differs") return "DB_USER rewritten for the target server's role";
             return undefined;
         };
+        const jobs = accountJobs(this.atStop.jobs, sidekiqJobs(hostRun("target")), journal);
         const expected = differences.filter(d => reason(d)).map(d => `${d} (${reason(d)})`);
-        const unexpected = differences.filter(d => !reason(d));
+        const unexpected = [...differences.filter(d => !reason(d)), ...jobs.differences];
+        const written = Object.values(journal.rows).reduce((n, ids) => n + ids.length, 0);
         return {
             identical: unexpected.length === 0,
             differences: unexpected,
             expected,
             after,
-            report: formatParityReport(this.baseline, after, { labels: ["source (before)", "target (after)"], maxDifferences: 5 }),
+            report: [
+                formatParityReport(before, after, { labels: ["source (at stop)", "target (after)"], maxDifferences: 5 }),
+                `live writes on the target server since its start, left out above: ${written} rows, ${journal.files.size} media files, ` +
+                    `${journal.keys.size} Redis keys; Sidekiq: ${jobs.carried} jobs at stop, ${jobs.ranOnTarget} run on the target, ` +
+                    `${jobs.differences.length === 0 ? "none lost or doubled" : `${jobs.differences.length} problem(s)`}`,
+            ].join("\n"),
         };
     }
 

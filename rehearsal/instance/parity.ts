@@ -50,6 +50,11 @@ export interface Fingerprint {
 export interface FingerprintOptions extends HostTarget {
     /** Inspect Redis too (default true). */
     redis?: boolean;
+    /**
+     * Rows left out of the table prints, by table and `id`: what the host's own running app wrote after the
+     * move (its journal), so the rest can be compared with the source server as it was when it stopped.
+     */
+    excludeRows?: Record<string, string[]>;
 }
 
 const SQL = String.raw`
@@ -69,8 +74,11 @@ SELECT 'H', md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
   UNION ALL SELECT format('mv %s %s', matviewname, md5(definition)) FROM pg_matviews WHERE schemaname = 'public'
 ) s;
 SELECT format(
-    'SELECT %L, %L, %L, count(*), md5(coalesce(string_agg(md5(t::text), %L ORDER BY %s), %L)) FROM %I.%I t',
-    'T', c.relname, pg_get_userbyid(c.relowner), '', coalesce(pk.cols, 'md5(t::text)'), '', n.nspname, c.relname)
+    'SELECT %L, %L, %L, count(*), md5(coalesce(string_agg(md5(t::text), %L ORDER BY %s), %L)) FROM %I.%I t %s',
+    'T', c.relname, pg_get_userbyid(c.relowner), '', coalesce(pk.cols, 'md5(t::text)'), '', n.nspname, c.relname,
+    CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped)
+         THEN format('WHERE NOT EXISTS (SELECT 1 FROM pg_temp.parity_exclude e WHERE e.tbl = %L AND e.id = t.id)', c.relname)
+         ELSE '' END)
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL (
@@ -130,13 +138,20 @@ function heredoc(tag: string, body: string): string {
 /** The single bash script that prints the fingerprint as tagged lines. */
 export function fingerprintScript(opts: FingerprintOptions = {}): string {
     const t = resolveTarget(opts);
+    const excluded = Object.entries(opts.excludeRows ?? {}).flatMap(([table, ids]) =>
+        ids.filter(id => /^\d+$/.test(id)).map(id => `${table.replace(/[^a-z0-9_]/g, "")}\t${id}`),
+    );
+    const excludeSql = [
+        "CREATE TEMP TABLE parity_exclude (tbl text, id bigint);",
+        ...(excluded.length > 0 ? ["COPY parity_exclude FROM stdin;", ...excluded, "\\."] : []),
+    ].join("\n");
     const media = `${t.liveDir}/public/system`;
     const env = `${t.liveDir}/.env.production`;
     const exists = `SELECT 1 FROM pg_database WHERE datname = '${t.dbName.replace(/'/g, "''")}'`;
     const lines = [
         "set -euo pipefail",
         `if [ "$(${psqlAsPostgres(t, "postgres", `-At -c ${shQuote(exists)}`)})" = 1 ]; then`,
-        `  ${psqlAsPostgres(t, t.dbName, `-At -F $'\\t' -f -`)} ${heredoc("FINGERPRINT_SQL", SQL)}`,
+        `  ${psqlAsPostgres(t, t.dbName, `-At -F $'\\t' -f -`)} ${heredoc("FINGERPRINT_SQL", excludeSql + "\n" + SQL)}`,
         "else echo DB_ABSENT; fi",
         `if [ -d ${shQuote(media)} ]; then`,
         `  cd ${shQuote(media)}`,
@@ -172,10 +187,12 @@ function parseMedia(sizes: Buffer, hashes: Buffer): Record<string, MediaPrint> {
     }
     for (const rec of hashes.toString("utf8").split("\0").filter(Boolean)) {
         const m = /^([0-9a-f]{64}) [ *]\.\/([\s\S]*)$/.exec(rec);
-        const entry = m ? media[m[2] as string] : undefined;
-        if (!m || !entry) throw new Error(`bad media hash record: ${JSON.stringify(rec)}`);
-        entry.sha256 = m[1] as string;
+        if (!m) throw new Error(`bad media hash record: ${JSON.stringify(rec)}`);
+        const entry = media[m[2] as string];
+        if (entry) entry.sha256 = m[1] as string; // else written by a running app between the two scans
     }
+    // A file seen by one scan only came or went while the app ran: it is not part of the print.
+    for (const [rel, entry] of Object.entries(media)) if (!entry.sha256) delete media[rel];
     return media;
 }
 

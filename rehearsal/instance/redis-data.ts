@@ -66,6 +66,17 @@ function writeSidekiq(resp: RespWriter, rng: Rng, model: Model): void {
         };
         resp.keyed(["ZADD", "retry", String((failed + 600_000) / 1000), sidekiqJob(rng, model, "push", failed, retry)]);
     }
+    // Jobs that ran out of retries: Sidekiq keeps them in `dead` and never runs them again.
+    for (let i = 0; i < Math.max(2, Math.round(jobs / 3)); i++) {
+        const died = BASE_MS - rng.int(3_600_000, 86_400_000);
+        const dead = {
+            retry_count: 25,
+            error_class: "HTTP::ConnectionError",
+            error_message: "failed to connect: été 🐘",
+            failed_at: died / 1000,
+        };
+        resp.keyed(["ZADD", "dead", String(died / 1000), sidekiqJob(rng, model, "pull", died, dead)]);
+    }
     const process = `sidekiq-source:${rng.int(1000, 99999)}:${rng.hex(12)}`;
     resp.keyed(["SADD", "processes", process]);
     resp.keyed([
