@@ -113,18 +113,8 @@ async function main() {
         { ...steps, dependsOn: transfersReady },
     );
 
-    // 5. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server.
-    //    Once complete, these are retained: destroying the stack never revives the source server.
-    const maintenance = plan.downtime
-        ? new Maintenance(
-              "maintenance",
-              { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
-              { ...steps, dependsOn: [readiness.ready, config.env] },
-          )
-        : undefined;
-    const services = maintenance && new SourceServices("source-services", { source }, { ...steps, dependsOn: [maintenance.show] });
-
-    // 6. Media: pre-sync in prepare (repeatable); the final delta pass once the source is stopped.
+    // 5. Media: pre-sync in prepare (repeatable); in the cutover one more pass while the source is still live,
+    //    so that the final delta pass once it is stopped covers only minutes of changes.
     //    Nothing to move when media is in object storage.
     const media = plan.mediaPresync
         ? new Media(
@@ -134,11 +124,26 @@ async function main() {
                   target,
                   presyncRun: cfg.media.presyncRun,
                   bwLimitKBps: cfg.media.bwLimitKBps,
-                  sourceStopped: plan.mediaFinal ? services?.stop : undefined,
+                  cutover: plan.mediaFinal,
               },
               { ...steps, dependsOn: transfersReady },
           )
         : undefined;
+
+    // 6. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server (after
+    //    the media catch-up). Once complete, these are retained: destroying the stack never revives the source server.
+    const maintenance = plan.downtime
+        ? new Maintenance(
+              "maintenance",
+              { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
+              { ...steps, dependsOn: [readiness.ready, config.env] },
+          )
+        : undefined;
+    const services =
+        maintenance &&
+        new SourceServices("source-services", { source }, { ...steps, dependsOn: present(maintenance.show, media?.catchup) });
+
+    const mediaFinal = services && plan.mediaFinal ? media?.finalPass(services.stop) : undefined;
 
     // 7. Database dump and restore, and Redis, while the source is stopped.
     const database =
@@ -170,7 +175,7 @@ async function main() {
                 dbName: cfg.source.dbName,
                 mediaOnS3: cfg.source.mediaOnS3,
             },
-            { ...steps, dependsOn: present(database.restore, media?.final, ...transfersReady) },
+            { ...steps, dependsOn: present(database.restore, mediaFinal, ...transfersReady) },
         );
 
     // 9. The application on the target: assets in prepare; start (after the verification), health, feeds in cutover.
@@ -183,7 +188,7 @@ async function main() {
             feedsConcurrency: cfg.app.feedsConcurrency,
             healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
             dataInPlace: plan.startTarget
-                ? present(database?.restore, media?.final, redis?.copy, verify?.check, config.nginx, config.units, config.pgbouncer)
+                ? present(database?.restore, mediaFinal, redis?.copy, verify?.check, config.nginx, config.units, config.pgbouncer)
                 : undefined,
         },
         { ...steps, dependsOn: [config.env] },

@@ -1,7 +1,9 @@
 /**
  * User media (`public/system`), server to server with rsync (`media/sync.sh`): a pre-sync in prepare while
- * the source is live (repeatable: bump `mediaPresyncRun`), then a final delta pass with `--delete` once
- * Mastodon is stopped. Not declared at all when media is in object storage (S3_ENABLED=true).
+ * the source is live (repeatable: bump `mediaPresyncRun`), a catch-up pass at the start of the cutover while
+ * the source is still live (the stop waits for it), then a final delta pass with `--delete` once Mastodon is
+ * stopped (`finalPass`), which then covers only minutes of changes. Not declared at all when media is in
+ * object storage (S3_ENABLED=true).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
@@ -21,10 +23,10 @@ export interface MediaArgs {
     /** Bandwidth limit of the pre-sync (KiB/s, 0 = none); the final pass runs at full speed. */
     bwLimitKBps: number;
     /**
-     * Mastodon stopped on the source: when given, the final pass is declared and waits for it (cutover).
-     * Undefined in prepare: only the pre-sync.
+     * Cutover: a catch-up pass is declared before the stop, and the group stays open for `finalPass` once the
+     * source is stopped. False in prepare: only the pre-sync.
      */
-    sourceStopped?: pulumi.Resource;
+    cutover: boolean;
 }
 
 export function syncMediaScript(a: { source: Server; target: Server; final: boolean; bwLimitKBps: number }): StepScript {
@@ -39,16 +41,36 @@ export function syncMediaScript(a: { source: Server; target: Server; final: bool
 
 export class Media extends StepGroup {
     readonly presync: command.remote.Command;
+    /** The catch-up pass at the start of the cutover, while the source is live: the stop waits for it. */
+    readonly catchup?: command.remote.Command;
     /** The final pass (cutover): the start and the verification wait for it. */
-    readonly final?: command.remote.Command;
+    final?: command.remote.Command;
 
-    constructor(name: string, args: MediaArgs, opts?: StepGroupOptions) {
+    constructor(
+        name: string,
+        private readonly args: MediaArgs,
+        opts?: StepGroupOptions,
+    ) {
         super("Media", name, opts);
-        const sync = (final: boolean) => syncMediaScript({ ...args, final });
-        this.presync = this.step("presync", args.source, sync(false), { peer: args.target, triggers: [args.presyncRun] });
-        if (args.sourceStopped) {
-            this.final = this.step("final", args.source, sync(true), { peer: args.target, after: [this.presync, args.sourceStopped] });
+        this.presync = this.step("presync", args.source, this.sync(false), { peer: args.target, triggers: [args.presyncRun] });
+        if (args.cutover) {
+            this.catchup = this.step("catchup", args.source, this.sync(false), { peer: args.target, after: [this.presync] });
+        } else {
+            this.done();
         }
+    }
+
+    /** The final pass with deletions, once Mastodon is stopped on the source (cutover); closes the group. */
+    finalPass(sourceStopped: pulumi.Resource): command.remote.Command {
+        this.final = this.step("final", this.args.source, this.sync(true), {
+            peer: this.args.target,
+            after: [this.presync, this.catchup, sourceStopped],
+        });
         this.done();
+        return this.final;
+    }
+
+    private sync(final: boolean): StepScript {
+        return syncMediaScript({ ...this.args, final });
     }
 }

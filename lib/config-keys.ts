@@ -148,7 +148,7 @@ export const CONFIG_KEYS = {
         default: "/var/lib/mastodon-migration",
         description: "Directory of ours on both servers (dump, migration key, locks); each stack uses <workDir>/<stack>.",
     },
-    dbRestoreJobs: { type: "integer", default: 2, description: "pg_restore parallel jobs (CPUs of the target server)." },
+    dbRestoreJobs: { type: "integer", default: 2, description: "pg_dump and pg_restore parallel jobs (CPUs of the servers)." },
     dbAllowNonEmptyTarget: {
         type: "boolean",
         default: false,

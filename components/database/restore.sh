@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# createdb -T template0 and pg_restore -n public --no-owner --role=ROLE with parallel jobs on the target,
+# createdb -T template0 and pg_restore -n public --no-owner --role=ROLE of the dump directory with parallel
+# jobs on the target,
 # into DB_migrating, renamed to DB only once complete (a restore cut off half-way is simply redone). An
 # existing DB with tables is refused, or renamed aside with ALLOW_NON_EMPTY=true; never dropped.
 # inputs: DB ROLE JOBS DUMP SHA ALLOW_NON_EMPTY
 STAGING="${DB}_migrating"
 MARKER="$WORK/db/$DB.restored"
-[ "$(sha256sum "$DUMP" | cut -d' ' -f1)" = "$SHA" ] || die "$DUMP on the target server does not match the dump's checksum"
+dump_id() { { sha256sum "$1/toc.dat" | cut -d' ' -f1 && (cd "$1" && find . -type f -printf '%P %s\n' | LC_ALL=C sort); } | sha256sum | cut -d' ' -f1; }
+[ -d "$DUMP" ] || die "no dump $DUMP on the target server"
+[ "$(dump_id "$DUMP")" = "$SHA" ] || die "$DUMP on the target server is not the dump that was sent"
 if db_exists "$DB"; then
   if [ "$(cat "$MARKER" 2>/dev/null)" = "$SHA" ]; then
     log "$DB was already restored from this dump"
@@ -28,7 +31,7 @@ psql_admin -c "DROP DATABASE IF EXISTS \"$STAGING\""
 as_user postgres createdb -T template0 -O "$ROLE" "$STAGING"
 log "pg_restore -j $JOBS into $STAGING as role $ROLE"
 heartbeat "psql_admin -c \"SELECT pg_size_pretty(pg_database_size('$STAGING'))\""
-as_user postgres pg_restore --exit-on-error -j "$JOBS" -n public --no-owner --role="$ROLE" -d "$STAGING" "$DUMP"
+as_user postgres pg_restore --exit-on-error -Fd -j "$JOBS" -n public --no-owner --role="$ROLE" -d "$STAGING" "$DUMP"
 psql_admin -c "ALTER DATABASE \"$STAGING\" RENAME TO \"$DB\""
 printf '%s\n' "$SHA" >"$MARKER.tmp" && mv "$MARKER.tmp" "$MARKER"
 log "restored $DB: $(db_tables "$DB") tables, $(psql_admin -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"

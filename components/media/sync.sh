@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # User media (public/system), server to server with rsync. The pre-sync runs while the source is live
-# (repeatable, optionally bandwidth-limited); the final pass (FINAL=true) mirrors deletions once Mastodon is
+# (repeatable, optionally bandwidth-limited; once more at the start of the cutover, before the stop, so the
+# final pass covers only minutes of changes); the final pass (FINAL=true) mirrors deletions once Mastodon is
 # stopped. rsync keeps partial files, so a transfer cut off half-way continues on the next run.
 # inputs: SOURCE_LIVE TARGET_LIVE TARGET_USER FINAL BW_LIMIT_KBPS
 SRC="$SOURCE_LIVE/public/system/"
@@ -19,7 +20,8 @@ else
   what="media pre-sync while the source server is live"
 fi
 if [ "$BW_LIMIT_KBPS" -gt 0 ]; then options+=(--bwlimit="$BW_LIMIT_KBPS"); fi
-log "$what: $(du -sh "$SRC" | cut -f1) in $(find "$SRC" -type f | wc -l) files"
+# No du/find scan first: rsync walks the tree anyway and its summary gives the counts.
+log "$what"
 # rsync's own status decides; its summary is filtered from a file, so a failure is never hidden by grep.
 rsync "${options[@]}" -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$SRC" "$PEER:$DEST" >"$WORK/$STEP.stats"
 grep -E '^(Number of (regular )?files|Total (file|transferred file) size|Number of deleted)' "$WORK/$STEP.stats" || true
