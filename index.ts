@@ -30,6 +30,7 @@ import { Redis } from "./components/redis";
 import { Application } from "./components/application";
 import { Verify } from "./components/verify";
 import { Dns, DnsRecordSpec } from "./components/dns";
+import { Forwarding } from "./components/forwarding";
 
 /** The phase of the last deployment of this stack, read from its own outputs. */
 async function previousPhase(): Promise<string | undefined> {
@@ -208,8 +209,31 @@ async function main() {
             { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] },
         );
 
+    // 11. Once DNS points at the target: the source's nginx forwards every request there (clients on stale DNS).
+    const forwarding =
+        dns && plan.downtime
+            ? new Forwarding(
+                  "forwarding",
+                  { source, target, domain: cfg.domain, nginxSite: cfg.app.nginxSite, dnsSwitched: Object.values(dns.records) },
+                  { ...steps },
+              )
+            : undefined;
+
     // Stack outputs.
-    const groups = present<StepGroup>(preflight, readiness, key, config, maintenance, services, media, database, redis, app, verify);
+    const groups = present<StepGroup>(
+        preflight,
+        readiness,
+        key,
+        config,
+        maintenance,
+        services,
+        media,
+        database,
+        redis,
+        app,
+        verify,
+        forwarding,
+    );
     return {
         phase: cfg.phase,
         domain: cfg.domain,
