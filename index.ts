@@ -188,6 +188,8 @@ async function main() {
             elasticsearch: cfg.source.elasticsearch,
             feedsConcurrency: cfg.app.feedsConcurrency,
             healthTimeoutSeconds: cfg.app.healthTimeoutSeconds,
+            dbName: cfg.source.dbName,
+            analyzeJobs: cfg.database.restoreJobs,
             dataInPlace: plan.startTarget
                 ? present(database?.restore, mediaFinal, redis?.copy, verify?.check, config.nginx, config.units, config.pgbouncer)
                 : undefined,

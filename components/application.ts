@@ -1,8 +1,8 @@
 /**
  * Mastodon on the target: `assets:precompile` in prepare, outside the downtime (`application/precompile.sh`).
  * In cutover: the services are started (`application/start.sh`), a health check must pass through nginx
- * (`application/health.sh`), then `tootctl feeds build`, and `tootctl search deploy` when Elasticsearch is
- * used (`application/tootctl.sh`). Deleting the start step (rollback) stops Mastodon on the target again.
+ * (`application/health.sh`), then, outside the window, ANALYZE (`application/analyze.sh`), `tootctl feeds
+ * build`, and `tootctl search deploy` when Elasticsearch is used (`application/tootctl.sh`). Deleting the start step (rollback) stops Mastodon on the target again.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
@@ -23,6 +23,10 @@ export interface ApplicationArgs {
     feedsConcurrency: number;
     /** How long the health check waits for the target. */
     healthTimeoutSeconds: number;
+    /** The database: ANALYZE runs on it after the health check. */
+    dbName: string;
+    /** vacuumdb --analyze-only parallel jobs. */
+    analyzeJobs: number;
     /**
      * Everything the start needs in place on the target (database, media, Redis, config files). When given,
      * the start, health check and feeds build are declared (cutover); undefined in prepare.
@@ -44,6 +48,8 @@ export class Application extends StepGroup {
     /** The target answers through nginx: DNS waits for it. */
     readonly health?: command.remote.Command;
     readonly feeds?: command.remote.Command;
+    /** ANALYZE of the restored database, after the health check (it does not gate serving). */
+    readonly analyze?: command.remote.Command;
     readonly search?: command.remote.Command;
 
     constructor(name: string, args: ApplicationArgs, opts?: StepGroupOptions) {
@@ -68,6 +74,9 @@ export class Application extends StepGroup {
                     after: [this.health],
                 },
             );
+            this.analyze = this.step("analyze", t, script("analyze.sh", { DB: args.dbName, JOBS: args.analyzeJobs }), {
+                after: [this.health],
+            });
             if (args.elasticsearch) {
                 this.search = this.step("search", t, tootctlScript(t, "rebuilding the Elasticsearch index", ["search", "deploy"]), {
                     after: [this.health],

@@ -32,6 +32,10 @@ const EDGES: [string, string, string][] = [
     ["key generated on a checked target server", "migration-key-generate", "target-ready"],
     ["precompile after .env.production", "app-precompile", "config-env"],
     ["Redis copy after .env.production (its port and password)", "redis-copy", "config-env"],
+    ["media catch-up pass before Mastodon is stopped", "source-services-stop", "media-catchup"],
+    ["final media pass after the catch-up pass", "media-final", "media-catchup"],
+    ["ANALYZE after the health check (outside the window)", "app-analyze", "app-health"],
+    ["forwarding to the target once DNS points there", "forwarding-on", "dns-a"],
 ];
 
 describe("ordering edges of the cutover", () => {
