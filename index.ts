@@ -10,10 +10,15 @@
  * commands put the source server back in service. `phasePlan` (lib/phase.ts) decides which steps a phase
  * contains; this file reads like the runbook it drives. Each step lives in `components/`, and the bash it
  * runs in a `.sh` file beside its component.
+ *
+ * With `operation: close` the same program closes the instance instead: the close runbook is `close.ts`
+ * (phases in `closePhase`: announce, closing, self-destruct, tombstone, parked).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./lib/config";
 import { MigrationConfig } from "./lib/config-types";
+import { CloseHistory } from "./lib/close-phase";
+import { closeRunbook } from "./close";
 import { phasePlan, recordFor, transitionError, transitionWarning } from "./lib/phase";
 import { serverOf } from "./lib/server";
 import { StepGroup } from "./lib/step-group";
@@ -32,22 +37,40 @@ import { Verify } from "./components/verify";
 import { Dns, DnsRecordSpec } from "./components/dns";
 import { Forwarding } from "./components/forwarding";
 
-/** The phase of the last deployment of this stack, read from its own outputs. */
-async function previousPhase(): Promise<string | undefined> {
+/** What the last deployment of this stack reported (its operation and phase), read from its own outputs. */
+async function lastDeployment(): Promise<CloseHistory> {
     const self = new pulumi.StackReference("last-deployment", {
         name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
     });
-    const details = await self.getOutputDetails("phase");
-    return details.value as string | undefined;
+    const read = async (name: string) => (await self.getOutputDetails(name)).value as string | undefined;
+    const [operation, phase, closePhase, announcedAt, archivesReadyAt, tombstoneAt] = await Promise.all(
+        ["operation", "phase", "closePhase", "announcedAt", "archivesReadyAt", "tombstoneAt"].map(read),
+    );
+    // Stacks deployed before `operation` existed report only a move phase.
+    if (operation === "close") return { operation, phase: closePhase, announcedAt, archivesReadyAt, tombstoneAt };
+    return { operation: phase !== undefined ? "move" : operation, phase };
 }
 
 /** Resources that exist in this phase (the optional ones are undefined in earlier phases). */
 const present = <T>(...resources: (T | undefined)[]): T[] => resources.filter((r): r is T => r !== undefined);
 
 async function main() {
-    // 0. Read and validate the whole stack config, then check the move between phases.
+    // Read and validate the whole stack config; then move the instance, or close it (close.ts).
     const cfg = loadConfig();
-    const previous = await previousPhase();
+    const last = await lastDeployment();
+    if (cfg.operation === "close") return closeRunbook(cfg, last);
+    if (last.operation === "close") {
+        throw new Error(
+            `operation move refused: this stack closes the instance (last closing phase: ${last.phase}). ` +
+                `To keep going: pulumi config set operation close`,
+        );
+    }
+    return moveRunbook(cfg, last.phase);
+}
+
+/** The move, phase by phase, from the phase of the last deployment (undefined for a new stack). */
+async function moveRunbook(cfg: MigrationConfig, previous: string | undefined) {
+    // 0. Check the move between phases.
     const refused = transitionError(previous, cfg.phase);
     if (refused) throw new Error(refused);
     const warning = transitionWarning(previous, cfg.phase);
@@ -237,6 +260,7 @@ async function main() {
         forwarding,
     );
     return {
+        operation: "move",
         phase: cfg.phase,
         domain: cfg.domain,
         targetAddress: target.address,

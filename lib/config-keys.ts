@@ -8,6 +8,14 @@ export const PROJECT = "mastodon-migration";
 export const PHASES = ["prepare", "cutover", "complete"] as const;
 export type Phase = (typeof PHASES)[number];
 
+/** What the stack does: move the instance to another server (the default), or close it for good. */
+export const OPERATIONS = ["move", "close"] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** The phases of closing an instance, in order; from self-destruct on there is no way back. */
+export const CLOSE_PHASES = ["announce", "closing", "self-destruct", "tombstone", "parked"] as const;
+export type ClosePhase = (typeof CLOSE_PHASES)[number];
+
 export type KeyType = "string" | "integer" | "boolean" | "array";
 export interface KeySpec {
     type: KeyType;
@@ -20,10 +28,20 @@ export interface KeySpec {
 /** Every config key of the project, in the order `Pulumi.yaml` lists them. */
 export const CONFIG_KEYS = {
     domain: { type: "string", default: "", description: "LOCAL_DOMAIN of the instance (never changes). Required." },
+    operation: {
+        type: "string",
+        default: "move",
+        description: "move (to the target server, phases in phase) or close (close the instance for good, phases in closePhase).",
+    },
     phase: {
         type: "string",
         default: "prepare",
         description: "prepare (days ahead, no downtime), cutover (maintenance window) or complete (after DNS settled).",
+    },
+    closePhase: {
+        type: "string",
+        default: "announce",
+        description: "close: announce, closing (410 but media, exports), self-destruct, tombstone (410 for all) or parked.",
     },
 
     sourceHost: {
@@ -178,6 +196,96 @@ export const CONFIG_KEYS = {
         type: "string",
         default: "This server is moving to a new machine. We will be back shortly.",
         description: "Text of the maintenance page shown by the source server.",
+    },
+
+    closeDate: {
+        type: "string",
+        default: "",
+        description: "close: the closing date shown in the announcement (YYYY-MM-DD). Required with operation close.",
+    },
+    closeMessage: {
+        type: "string",
+        default: "This server will close on {date}. Please download your archive (Preferences > Import and export) and move your account.",
+        description:
+            "close: text of the announcement; {date} is closeDate, and the successor sentence is added when closeSuccessor is set.",
+    },
+    closeSuccessor: {
+        type: "string",
+        default: "",
+        description: "close: domain of a successor instance named in the announcement; empty = none.",
+    },
+    closeNoticeDays: {
+        type: "integer",
+        default: 90,
+        description:
+            "close: days between the announcement and the closing phase (the Server Covenant's 3 months); under 90 needs closeShortNotice.",
+    },
+    closeShortNotice: {
+        type: "boolean",
+        default: false,
+        description: "close: true to allow closeNoticeDays under 90 (shorter than the Mastodon Server Covenant asks).",
+    },
+    closeDownloadDays: {
+        type: "integer",
+        default: 7,
+        description: "close: days between the last archive being ready and self-destruct, for users to download it.",
+    },
+    closeTestPeriodSeconds: {
+        type: "integer",
+        default: 0,
+        description:
+            "TEST ONLY (rehearsal): when above 0, the notice, download and tombstone periods last this many seconds instead of days.",
+    },
+    closeBackupUsers: {
+        type: "array",
+        default: [],
+        description:
+            "close: usernames whose archive is requested (tootctl accounts backup); empty = every active local user without a recent one.",
+    },
+    closeBackupTimeoutSeconds: {
+        type: "integer",
+        default: 21600,
+        description: "close: how long one up waits for the archives (backups with processed = false); the next up waits again.",
+    },
+    closeConfirmDomain: {
+        type: "string",
+        default: "",
+        description: "close: the domain typed again; self-destruct is refused unless it equals domain.",
+    },
+    closeAcknowledgeIrreversible: {
+        type: "boolean",
+        default: false,
+        description: "close: true to acknowledge that self-destruct cannot be undone; self-destruct is refused without it.",
+    },
+    closePollTimeoutSeconds: {
+        type: "integer",
+        default: 3600,
+        description: "close: how long one up follows the deletion notices; the next up resumes following (never a second self-destruct).",
+    },
+    archiveAgeRecipient: {
+        type: "string",
+        default: "",
+        description: "close: age public key (age1...) the final database dump is encrypted to on the server. Required from tombstone on.",
+    },
+    archiveBucket: {
+        type: "string",
+        default: "",
+        description: "close: name of the S3 bucket created for the final archive; empty = mastodon-archive-<domain with dashes>.",
+    },
+    archiveDays: {
+        type: "integer",
+        default: 365,
+        description: "close: days the archive is kept in the bucket (lifecycle expiry of every version).",
+    },
+    archiveEndpoint: {
+        type: "string",
+        default: "",
+        description: "TEST ONLY (rehearsal): an S3-compatible endpoint (http://host:port) the archive is uploaded to instead of AWS.",
+    },
+    tombstoneDays: {
+        type: "integer",
+        default: 14,
+        description: "close: days nginx answers 410 for every path before the server may be parked.",
     },
 } satisfies Record<string, KeySpec>;
 

@@ -2,8 +2,8 @@
  * A pure parser that validates the whole stack config before any resource is declared, reporting every
  * problem at once, each naming the key and the `pulumi config` command that fixes it.
  */
-import { CONFIG_KEYS, ConfigKey, defaultOf, PHASES } from "./config-keys";
-import { AwsTargetConfig, DnsConfig, MigrationConfig } from "./config-types";
+import { CLOSE_PHASES, CONFIG_KEYS, ConfigKey, defaultOf, OPERATIONS, PHASES } from "./config-keys";
+import { AwsTargetConfig, CloseConfig, DnsConfig, MigrationConfig } from "./config-types";
 
 /** Thrown with every problem found, each naming the key and the fix. */
 export class ConfigError extends Error {
@@ -145,6 +145,8 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         !domain || HOSTNAME.test(domain),
         `domain must be a host name like social.example.org, got ${JSON.stringify(domain)}: ${set("domain", "social.example.org")}`,
     );
+    const operation = r.oneOf("operation", OPERATIONS);
+    const closing = operation === "close";
     const phase = r.oneOf("phase", PHASES);
 
     const sourceHost = r.required("sourceHost", "203.0.113.10");
@@ -162,9 +164,12 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         );
     }
 
-    const targetKind = r.oneOf("targetKind", ["aws", "existing"] as const);
+    // Closing has no target server: its keys are neither required nor checked.
+    const targetKind = closing ? "existing" : r.oneOf("targetKind", ["aws", "existing"] as const);
     const targetHost = r.string("targetHost");
-    if (targetKind === "existing") {
+    if (closing) {
+        /* no target server */
+    } else if (targetKind === "existing") {
         r.check(!!targetHost, `targetHost is required when targetKind is existing: ${set("targetHost", "198.51.100.20")}`);
         r.check(
             !targetHost || isHostOrIp(targetHost),
@@ -180,7 +185,7 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         r.check(!targetHost, `targetHost must be empty when targetKind is aws (the Elastic IP is used): pulumi config rm targetHost`);
     }
     r.check(
-        !(targetKind === "existing" && targetHost && targetHost === sourceHost),
+        closing || !(targetKind === "existing" && targetHost && targetHost === sourceHost),
         `targetHost equals sourceHost (${targetHost}): the target server must be another machine: ${set("targetHost", "198.51.100.20")}`,
     );
 
@@ -213,10 +218,10 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     const sourcePort = r.integer("sourcePort", 1, 65535);
     const targetPort = r.integer("targetPort", 1, 65535);
     const sourceKey = r.secret("sourceSshKey");
-    const targetKey = r.secret("targetSshKey");
+    const targetKey = closing ? (r.string("targetSshKey") ?? "") : r.secret("targetSshKey");
 
     let aws: AwsTargetConfig | undefined;
-    if (targetKind === "aws") {
+    if (!closing && targetKind === "aws") {
         const adminCidrs = r.stringArray("adminCidrs", "198.51.100.7/32");
         r.check(
             adminCidrs.length > 0,
@@ -291,7 +296,7 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
                 IPV6.test(v6) && v6.includes(":"),
                 `sourcePublicIpv6 is required with cloudflareAaaaRecordId (the AAAA rollback address): ${set("sourcePublicIpv6", "2001:db8::10")}`,
             );
-            if (targetKind === "existing") {
+            if (targetKind === "existing" && !closing) {
                 const t6 = r.string("targetPublicIpv6");
                 r.check(
                     IPV6.test(t6) && t6.includes(":"),
@@ -312,8 +317,12 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         dns = { zoneId, recordId, aaaaRecordId, name, lowTtl, normalTtl, proxied };
     }
 
+    const close = closing ? parseClose(r, domain) : undefined;
+
     const config: MigrationConfig<string> = {
         domain,
+        operation,
+        close,
         phase,
         source: {
             ssh: {
@@ -362,4 +371,91 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     };
     if (r.problems.length > 0) throw new ConfigError(r.problems);
     return config;
+}
+
+const DAY = 86_400;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const AGE_RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+const BUCKET = /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The keys of operation close, with the double confirmation before self-destruct. */
+function parseClose(r: Reader, domain: string): CloseConfig {
+    const phase = r.oneOf("closePhase", CLOSE_PHASES);
+    const reached = (p: (typeof CLOSE_PHASES)[number]) => CLOSE_PHASES.indexOf(phase) >= CLOSE_PHASES.indexOf(p);
+    const date = r.required("closeDate", "2026-12-31", "is required with operation close (the closing date in the announcement)");
+    r.check(
+        !date || (DATE.test(date) && !Number.isNaN(Date.parse(`${date}T00:00:00Z`))),
+        `closeDate must be a date like 2026-12-31, got ${JSON.stringify(date)}: ${set("closeDate", "2026-12-31")}`,
+    );
+    const successor = r.string("closeSuccessor");
+    r.check(
+        !successor || HOSTNAME.test(successor),
+        `closeSuccessor must be a domain like social.example.net, got ${JSON.stringify(successor)}: ${set("closeSuccessor", "social.example.net")}`,
+    );
+    const message = r.string("closeMessage");
+    r.check(message.trim().length > 0, `closeMessage must not be empty: ${set("closeMessage", "'This server will close on {date}.'")}`);
+    const announcement =
+        message.replace(/\{date\}/g, date) + (successor ? ` Our successor is https://${successor}: you can move your account there.` : "");
+
+    const noticeDays = r.integer("closeNoticeDays", 0, 3650);
+    r.check(
+        noticeDays >= 90 || r.boolean("closeShortNotice"),
+        `closeNoticeDays is ${noticeDays}, shorter than the 90 days the Mastodon Server Covenant asks: ` +
+            `${set("closeNoticeDays", "90")}, or acknowledge the shorter notice with ${set("closeShortNotice", "true")}`,
+    );
+    const downloadDays = r.integer("closeDownloadDays", 0, 365);
+    const testSeconds = r.integer("closeTestPeriodSeconds", 0, 86400);
+
+    const users = r.stringArray("closeBackupUsers", "alice");
+    for (const u of users)
+        r.check(/^[A-Za-z0-9_]{1,30}$/.test(u), `closeBackupUsers entry ${JSON.stringify(u)} is not a Mastodon username`);
+
+    if (reached("self-destruct")) {
+        const typed = r.string("closeConfirmDomain");
+        r.check(
+            typed === domain,
+            `closeConfirmDomain must be the domain typed again before self-destruct` +
+                `${typed ? ` (got ${JSON.stringify(typed)}, expected ${JSON.stringify(domain)})` : ""}: ${set("closeConfirmDomain", domain || "social.example.org")}`,
+        );
+        r.check(
+            r.boolean("closeAcknowledgeIrreversible"),
+            `closeAcknowledgeIrreversible must be true before self-destruct: every account is deleted on every server that knows it, ` +
+                `and nothing can undo it: ${set("closeAcknowledgeIrreversible", "true")}`,
+        );
+    }
+
+    let archive: CloseConfig["archive"];
+    const recipient = r.string("archiveAgeRecipient");
+    const endpoint = r.string("archiveEndpoint");
+    r.check(
+        !endpoint || /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?$/.test(endpoint),
+        `archiveEndpoint must look like http://127.0.0.1:4569 (test only): pulumi config rm archiveEndpoint`,
+    );
+    const bucket = r.string("archiveBucket") || `mastodon-archive-${domain.replace(/\./g, "-")}`.slice(0, 63);
+    r.check(
+        BUCKET.test(bucket),
+        `archiveBucket must be a valid S3 bucket name, got ${JSON.stringify(bucket)}: ${set("archiveBucket", "mastodon-archive-example")}`,
+    );
+    const days = r.integer("archiveDays", 1, 36500);
+    if (reached("tombstone")) {
+        r.check(
+            AGE_RECIPIENT.test(recipient),
+            `archiveAgeRecipient must be an age public key (age1...) before the tombstone phase (the final dump is encrypted to it): ` +
+                `age-keygen -o archive.key, then ${set("archiveAgeRecipient", "age1...")}`,
+        );
+    }
+    if (recipient || reached("tombstone")) archive = { ageRecipient: recipient, bucket, days, endpoint: endpoint || undefined };
+
+    return {
+        phase,
+        date,
+        announcement,
+        noticeSeconds: testSeconds > 0 ? testSeconds : noticeDays * DAY,
+        downloadSeconds: testSeconds > 0 ? testSeconds : downloadDays * DAY,
+        backupUsers: users,
+        backupTimeoutSeconds: r.integer("closeBackupTimeoutSeconds", 10, 7 * DAY),
+        pollTimeoutSeconds: r.integer("closePollTimeoutSeconds", 10, 7 * DAY),
+        archive,
+        tombstoneSeconds: testSeconds > 0 ? testSeconds : r.integer("tombstoneDays", 1, 365) * DAY,
+    };
 }

@@ -3,7 +3,7 @@
  * plain strings from the pure parser, secret Outputs from `loadConfig`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Phase } from "./config-keys";
+import { ClosePhase, Operation, Phase } from "./config-keys";
 import { Ec2Settings } from "./ec2-settings";
 
 /** SSH access to one server, as Pulumi (the admin machine) sees it. */
@@ -79,10 +79,47 @@ export interface DnsConfig {
     proxied: boolean;
 }
 
+/** Closing the instance for good (operation close). */
+export interface CloseConfig {
+    /** The phase this `pulumi up` brings the closure to. */
+    phase: ClosePhase;
+    /** Closing date shown in the announcement (YYYY-MM-DD). */
+    date: string;
+    /** The announcement's text, with the date and the successor filled in. */
+    announcement: string;
+    /** Seconds between the announcement and the closing phase. */
+    noticeSeconds: number;
+    /** Seconds between the last archive being ready and self-destruct. */
+    downloadSeconds: number;
+    /** Usernames whose archive is requested; empty = every active local user without a recent one. */
+    backupUsers: string[];
+    /** How long one `up` waits for the archives. */
+    backupTimeoutSeconds: number;
+    /** How long one `up` follows the deletion notices. */
+    pollTimeoutSeconds: number;
+    /** The final archive: age recipient, bucket, retention; undefined before the tombstone phase when not set. */
+    archive?: {
+        /** age public key (age1...) the dump is encrypted to on the server. */
+        ageRecipient: string;
+        /** S3 bucket name. */
+        bucket: string;
+        /** Days the archive is kept. */
+        days: number;
+        /** TEST ONLY: an S3-compatible endpoint instead of AWS. */
+        endpoint?: string;
+    };
+    /** Seconds nginx answers 410 for every path (from the tombstone) before the server may be parked. */
+    tombstoneSeconds: number;
+}
+
 /** The whole stack configuration. */
 export interface MigrationConfig<K = pulumi.Output<string>> {
     /** LOCAL_DOMAIN of the instance (never changes). */
     domain: string;
+    /** move (phases in `phase`) or close (phases in `close.phase`). */
+    operation: Operation;
+    /** Present exactly when operation is close. */
+    close?: CloseConfig;
     /** The phase this `pulumi up` brings the move to. */
     phase: Phase;
     /** The source server. */

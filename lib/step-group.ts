@@ -35,6 +35,8 @@ export interface StepOptions {
     triggers?: pulumi.Input<unknown>[];
     /** Steps that must have completed before this one starts, besides the group's `dependsOn`. */
     after?: (pulumi.Resource | undefined)[];
+    /** Standard input of the create (a secret stays a secret: Pulumi keeps it encrypted, never in the script). */
+    stdin?: pulumi.Input<string>;
 }
 
 export abstract class StepGroup extends pulumi.ComponentResource {
@@ -69,6 +71,7 @@ export abstract class StepGroup extends pulumi.ComponentResource {
                 delete: options.undo && render(`${name}-undo`, options.undo),
                 update: this.opts.frozen ? remoteCommand(renderKeep({ name, workDir: server.workDir }), server.sshUser) : undefined,
                 triggers: options.triggers,
+                stdin: options.stdin,
                 // Never feed a previous (possibly large) stdout back into the environment.
                 addPreviousOutputInEnv: false,
             },
