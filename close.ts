@@ -2,6 +2,7 @@
  * The close runbook (operation close): close a Mastodon instance for good, one phase per `pulumi up`.
  *
  *   pulumi config set closePhase announce      && pulumi up   # the announcement; registrations closed
+ *   (pulumi config set closePhase open         && pulumi up   # before self-destruct: the closure withdrawn)
  *   pulumi config set closePhase closing       && pulumi up   # after the notice: 410 but media; archives
  *   pulumi config set closePhase self-destruct && pulumi up   # after the download period: Delete to every server
  *   pulumi config set closePhase tombstone     && pulumi up   # final dump to S3; 410 for every path
@@ -51,11 +52,13 @@ export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, 
     });
 
     // 2. announce: the announcement published, registrations closed. The notice period starts.
-    const announcement = new Announcement(
-        "announcement",
-        { server, dbName: cfg.source.dbName, text: close.announcement },
-        { ...keepDown, dependsOn: [preflight.check] },
-    );
+    const announcement = plan.announce
+        ? new Announcement(
+              "announcement",
+              { server, dbName: cfg.source.dbName, text: close.announcement },
+              { ...keepDown, dependsOn: [preflight.check] },
+          )
+        : undefined;
 
     // 3. closing: nginx answers 410 for all but media (and archives), then for every path from tombstone on.
     const site =
@@ -63,7 +66,7 @@ export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, 
             ? new GoneSite(
                   "gone",
                   { server, nginxSite: cfg.app.nginxSite, mode: plan.site, message: goneMessage(cfg.domain, close) },
-                  { ...keepDown, dependsOn: [announcement.registrations] },
+                  { ...keepDown, dependsOn: present(announcement?.registrations) },
               )
             : undefined;
 
@@ -132,7 +135,7 @@ export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, 
         operation: "close",
         closePhase: close.phase,
         domain: cfg.domain,
-        announcedAt: announcement.announcedAt,
+        announcedAt: announcement ? announcement.announcedAt : "not announced",
         archivesReadyAt: archives ? archives.readyAt : "after the closing phase",
         tombstoneAt: tombstone?.stoppedAt ?? "after the tombstone phase",
         site: plan.site,

@@ -2,10 +2,11 @@
  * Closing rules: which steps a closing phase contains (`closePlan`, which `close.ts` follows), and which
  * moves between closing phases `pulumi up` may carry out, with the notice and download periods.
  *
- *   announce -> closing -> self-destruct -> tombstone -> parked
+ *   (open) -> announce -> closing -> self-destruct -> tombstone -> parked
  *
- * Going back before self-destruct is a rollback (the later steps leave the program and their undo runs);
- * from self-destruct on, going back is refused: remote servers were told the accounts are gone.
+ * Going back before self-destruct is a rollback (the later steps leave the program and their undo runs;
+ * back to `open`, the announcement is withdrawn and registrations reopen); from self-destruct on, going
+ * back is refused: remote servers were told the accounts are gone.
  */
 import { CLOSE_PHASES, ClosePhase } from "./config-keys";
 
@@ -53,7 +54,8 @@ export function closeTransitionError(
         return `the last deployment reports an unknown closing phase ${JSON.stringify(previous)}; refusing to guess. Inspect the stack with pulumi stack output.`;
     }
     const from = previous as ClosePhase | undefined;
-    const index = (p: ClosePhase | undefined) => (p === undefined ? -1 : CLOSE_PHASES.indexOf(p));
+    // A new stack is where `open` is: nothing of the closure exists yet.
+    const index = (p: ClosePhase | undefined) => CLOSE_PHASES.indexOf(p ?? "open");
     if (from && closeReached(from, "self-destruct") && index(next) < index(from)) {
         return (
             `closePhase ${next} refused: this instance was self-destructed (last phase: ${from}). Remote servers have been told ` +
@@ -115,10 +117,13 @@ function describe(seconds: number): string {
 export type SiteMode = "normal" | "gone-but-media" | "gone";
 
 /**
- * What one closing phase contains. The announcement (and closed registrations) is in every phase: its
- * steps leave the program only when the stack is destroyed, which from self-destruct on keeps them.
+ * What one closing phase contains. The announcement (and closed registrations) is in every phase but
+ * `open`: its steps leave the program only on a rollback to `open` or when the stack is destroyed, which
+ * from self-destruct on keeps them.
  */
 export interface ClosePlan {
+    /** The announcement published and registrations closed (every phase but open). */
+    announce: boolean;
     /** What nginx answers; one step whose mode changes, so a rollback to announce restores the site. */
     site: SiteMode;
     /** Archives requested and waited for (closing on; they stay, done). */
@@ -141,6 +146,7 @@ export interface ClosePlan {
 export function closePlan(phase: ClosePhase): ClosePlan {
     const at = (p: ClosePhase) => closeReached(phase, p);
     return {
+        announce: at("announce"),
         site: at("tombstone") ? "gone" : at("closing") ? "gone-but-media" : "normal",
         backups: at("closing"),
         selfDestruct: at("self-destruct"),

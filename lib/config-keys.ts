@@ -12,8 +12,11 @@ export type Phase = (typeof PHASES)[number];
 export const OPERATIONS = ["move", "close"] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
-/** The phases of closing an instance, in order; from self-destruct on there is no way back. */
-export const CLOSE_PHASES = ["announce", "closing", "self-destruct", "tombstone", "parked"] as const;
+/**
+ * The phases of closing an instance, in order; from self-destruct on there is no way back. `open` is the
+ * instance before (or instead of) its closure: going back to it withdraws everything announce did.
+ */
+export const CLOSE_PHASES = ["open", "announce", "closing", "self-destruct", "tombstone", "parked"] as const;
 export type ClosePhase = (typeof CLOSE_PHASES)[number];
 
 export type KeyType = "string" | "integer" | "boolean" | "array";
@@ -41,7 +44,8 @@ export const CONFIG_KEYS = {
     closePhase: {
         type: "string",
         default: "announce",
-        description: "close: announce, closing (410 but media, exports), self-destruct, tombstone (410 for all) or parked.",
+        description:
+            "close: announce, closing (410 but media, exports), self-destruct, tombstone (410 for all), parked; open withdraws the closure.",
     },
 
     sourceHost: {

@@ -73,7 +73,9 @@ CREATE TABLE public.accounts (
     avatar_file_size integer,
     avatar_updated_at timestamp without time zone,
     created_at timestamp without time zone NOT NULL,
-    updated_at timestamp without time zone NOT NULL
+    updated_at timestamp without time zone NOT NULL,
+    suspended_at timestamp without time zone,
+    suspension_origin integer
 );
 
 CREATE TABLE public.users (
@@ -174,6 +176,28 @@ CREATE TABLE public.backups (
     updated_at timestamp without time zone NOT NULL
 );
 
+CREATE TABLE public.announcements (
+    id bigserial NOT NULL,
+    text text DEFAULT ''::text NOT NULL,
+    published boolean DEFAULT false NOT NULL,
+    all_day boolean DEFAULT false NOT NULL,
+    scheduled_at timestamp without time zone,
+    starts_at timestamp without time zone,
+    ends_at timestamp without time zone,
+    created_at timestamp without time zone NOT NULL,
+    updated_at timestamp without time zone NOT NULL,
+    published_at timestamp without time zone,
+    status_ids bigint[]
+);
+
+CREATE TABLE public.settings (
+    id bigserial NOT NULL,
+    var character varying NOT NULL,
+    value text,
+    created_at timestamp without time zone,
+    updated_at timestamp without time zone
+);
+
 CREATE MATERIALIZED VIEW public.instances AS
  WITH domain_counts(domain, accounts_count) AS (
          SELECT accounts.domain,
@@ -210,6 +234,9 @@ ALTER TABLE ONLY public.statuses ADD CONSTRAINT statuses_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.media_attachments ADD CONSTRAINT media_attachments_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.follows ADD CONSTRAINT follows_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.backups ADD CONSTRAINT backups_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.announcements ADD CONSTRAINT announcements_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.settings ADD CONSTRAINT settings_pkey PRIMARY KEY (id);
+CREATE UNIQUE INDEX index_settings_on_var ON public.settings USING btree (var);
 
 CREATE UNIQUE INDEX index_accounts_on_username_and_domain_lower ON public.accounts USING btree (lower((username)::text), COALESCE(lower((domain)::text), ''::text));
 CREATE INDEX index_accounts_on_uri ON public.accounts USING btree (uri);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # STAND-IN Sidekiq (mastodon-migration rehearsal sandbox), started by `bundle exec sidekiq`:
-# needs Redis at start (like Sidekiq), then idles, polling nothing, until SIGTERM, on which it
-# exits cleanly (status 0), as Sidekiq does after finishing its jobs.
+# needs Redis at start (like Sidekiq), then runs the jobs of closing an instance (close-jobs.sh: archives,
+# self-destruct's scheduler and deliveries) every second, until SIGTERM, on which it exits cleanly
+# (status 0), as Sidekiq does after finishing its jobs.
 set -euo pipefail
 PROG=sidekiq
 # shellcheck source=common.sh
 source "$(dirname "$(readlink -f "$0")")/common.sh"
+# shellcheck source=close-jobs.sh
+source "$(dirname "$(readlink -f "$0")")/close-jobs.sh"
 redis ping >/dev/null 2>&1 || fail "Error connecting to Redis on $REDIS_HOST:$REDIS_PORT"
 standin_log "sidekiq started (pid $$) $*"
 echo "stand-in sidekiq $$ running with $* (Redis $REDIS_HOST:$REDIS_PORT)"
@@ -13,6 +16,7 @@ stopping() { standin_log "sidekiq $$ stopping on $1"; echo "stand-in sidekiq: $1
 trap 'stopping SIGTERM' TERM
 trap 'stopping SIGINT' INT
 while :; do
-  sleep 3 &
+  close_round
+  sleep 1 &
   wait $! || true
 done

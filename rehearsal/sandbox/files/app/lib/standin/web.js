@@ -1,6 +1,8 @@
 // STAND-IN Mastodon web server (mastodon-migration rehearsal sandbox), started by
 // `bundle exec puma`: answers GET /health, /api/v2/instance, /.well-known/nodeinfo, /nodeinfo/2.0
 // on 127.0.0.1:$PORT. Checks the database once at start and exits non-zero when it is unreachable.
+// In self-destruct mode (SELF_DESTRUCT valid, self-destruct.js) every path answers 410 but /health, sign-in
+// and the export pages (users may still log in and download their archive), as Mastodon >= 4.3 does.
 "use strict";
 const http = require("node:http");
 const fs = require("node:fs");
@@ -60,8 +62,12 @@ const send = (res, status, body, type = "application/json; charset=utf-8") => {
     res.end(typeof body === "string" ? body : JSON.stringify(body));
 };
 
+const selfDestructing = require("./self-destruct").selfDestruct();
+const SELF_DESTRUCT_ALLOWED = /^\/(health$|auth\/sign_in$|auth\/sign_out$|settings\/export$|backups\/\d+\/download$)/;
+
 const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, "http://localhost");
+    if (selfDestructing && !SELF_DESTRUCT_ALLOWED.test(url.pathname)) return send(res, 410, { error: "This server is shutting down" });
     try {
         if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, { error: "Method not allowed" });
         switch (url.pathname) {
