@@ -29,8 +29,8 @@ export interface CloseHistory {
     tombstoneAt?: string;
 }
 
-/** An ISO date-time in UTC, to the minute, for messages. */
-const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+/** An ISO date-time in UTC, for messages. */
+const when = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC";
 
 /**
  * Check a closing move from the last deployment to `next` at time `now` (ms). Returns an error message when

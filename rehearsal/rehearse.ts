@@ -4,6 +4,7 @@
  *   npm run rehearse                       # default instance: prepare -> cutover -> complete
  *   npm run rehearse -- --size large       # tiny | default | large | xl
  *   npm run rehearse -- --target existing  # aws (default; EC2 recorded, resolves to the sandbox) | existing
+ *   npm run rehearse -- --close            # closing an instance instead (rehearsal/close/)
  *
  * Builds two sandbox hosts (real sshd, PostgreSQL, Redis, rsync, nginx; stand-ins only for what cannot run
  * here: systemd, the Mastodon Ruby app, AWS, Cloudflare), seeds a synthetic instance on *source*, runs the
@@ -12,6 +13,7 @@
  */
 import { Rehearsal } from "./rehearsal";
 import { SizeName } from "./instance/generate";
+import { rehearseClose } from "./close/rehearse-close";
 
 function arg(name: string, fallback: string): string {
     const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +26,7 @@ async function main(): Promise<number> {
     if (!["tiny", "default", "large", "xl"].includes(size)) throw new Error(`--size must be tiny, default, large or xl, got ${size}`);
     if (!["aws", "existing"].includes(targetKind)) throw new Error(`--target must be aws or existing, got ${targetKind}`);
     if (process.getuid?.() !== 0) throw new Error("the rehearsal builds network namespaces: run it as root");
+    if (process.argv.includes("--close")) return rehearseClose(arg("size", "tiny") as SizeName);
 
     const r = new Rehearsal({ size, targetKind, echo: true });
     console.log(`== rehearsal: ${size} instance, target ${targetKind} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`);

@@ -3,7 +3,8 @@
 # >= 4.3; sourced by sidekiq.sh after common.sh. `close_round` is called in each round of its loop:
 #   - BackupWorker (queue pull): builds the user's archive (a zip with actor.json and outbox.json) under
 #     public/system/backups/dumps/<id partition>/original/, then sets the backups row processed = true, as
-#     Mastodon's BackupService does (STANDIN_BACKUP_SECONDS, default 3: how long one archive takes);
+#     Mastodon's BackupService does (STANDIN_BACKUP_SECONDS, default 3: how long one archive takes; up to 25
+#     a round, as `sidekiq -c 25` runs 25 jobs at once);
 #   - in self-destruct mode (SELF_DESTRUCT valid, see self-destruct.js), Scheduler::SelfDestructScheduler
 #     every STANDIN_SELF_DESTRUCT_TICK seconds (Mastodon: 60): unless more than 10,000 jobs are queued, up to
 #     50 local accounts not yet suspended, by id: a signed-looking Delete of the actor pushed as an
@@ -19,18 +20,17 @@ CLOSE_DELETE_JOB='.class == "ActivityPub::DeliveryWorker" and ((.args[0] | fromj
 
 close_partition() { printf '%09d' "$1" | sed -E 's/(...)(...)(...)/\1\/\2\/\3/'; }
 
-# Take one job that matches the jq FILTER off queue:QUEUE, oldest first (LREM of that exact job, so two
-# workers never both get it).
+# Take up to LIMIT jobs that match the jq FILTER off queue:QUEUE, oldest first, and print them (LREM of each
+# exact job, so two workers never both get one).
 close_take() {
-  local queue=$1 filter=$2 job
+  local queue=$1 filter=$2 limit=$3 job taken=0
   while IFS= read -r job; do
     [[ -n "$job" ]] || continue
-    jq -e "$filter" <<<"$job" >/dev/null 2>&1 || continue
     [[ "$(redis LREM "queue:$queue" 1 "$job")" == 1 ]] || continue
     printf '%s\n' "$job"
-    return 0
-  done < <(redis --raw LRANGE "queue:$queue" -200 -1 | tac)
-  return 1
+    taken=$((taken + 1))
+    ((taken < limit)) || break
+  done < <(redis --raw LRANGE "queue:$queue" -500 -1 | tac | jq -rR "select(try (fromjson | $filter) catch false)")
 }
 
 close_backup_worker() {
@@ -55,7 +55,7 @@ close_backup_worker() {
 }
 
 close_self_destruct_tick() {
-  local enqueued=0 q inboxes id username json inbox count=0
+  local enqueued=0 q inboxes id username jobs count=0
   while read -r q; do
     [[ -n "$q" ]] && enqueued=$((enqueued + $(redis LLEN "queue:$q")))
   done < <(redis --raw SMEMBERS queues)
@@ -67,23 +67,23 @@ close_self_destruct_tick() {
   mapfile -t inboxes < <(db_psql -Atc "SELECT DISTINCT 'https://' || domain || '/inbox' FROM accounts WHERE domain IS NOT NULL ORDER BY 1")
   while read -r id username; do
     [[ -n "$id" ]] || continue
-    json=$(jq -cn --arg d "$LOCAL_DOMAIN" --arg u "$username" \
-      '{"@context": "https://www.w3.org/ns/activitystreams", id: "https://\($d)/users/\($u)#delete", type: "Delete", actor: "https://\($d)/users/\($u)", object: "https://\($d)/users/\($u)", to: ["https://www.w3.org/ns/activitystreams#Public"], signature: {type: "RsaSignature2017", creator: "https://\($d)/users/\($u)#main-key"}}')
-    for inbox in "${inboxes[@]}"; do
-      sidekiq_push_job push ActivityPub::DeliveryWorker "$(jq -cn --arg j "$json" --argjson id "$id" --arg i "$inbox" '[$j, $id, $i]')"
-    done
+    # One signed Delete of the actor, delivered to every inbox (ActivityPub::DeliveryWorker.push_bulk).
+    mapfile -t jobs < <(jq -cn --arg d "$LOCAL_DOMAIN" --arg u "$username" --argjson id "$id" --arg r "$RANDOM$RANDOM" \
+      --args '($ARGS.positional) as $inboxes
+      | {"@context": "https://www.w3.org/ns/activitystreams", id: "https://\($d)/users/\($u)#delete", type: "Delete",
+         actor: "https://\($d)/users/\($u)", object: "https://\($d)/users/\($u)", to: ["https://www.w3.org/ns/activitystreams#Public"],
+         signature: {type: "RsaSignature2017", creator: "https://\($d)/users/\($u)#main-key"}} as $json
+      | range(0; $inboxes | length) as $i
+      | {retry: true, queue: "push", class: "ActivityPub::DeliveryWorker", args: [($json | tojson), $id, $inboxes[$i]],
+         jid: "\($r)\($id)\($i)", created_at: now, enqueued_at: now}' "${inboxes[@]}")
+    if ((${#jobs[@]} > 0)); then
+      redis SADD queues push >/dev/null || fail "could not push ActivityPub::DeliveryWorker"
+      redis LPUSH queue:push "${jobs[@]}" >/dev/null || fail "could not push ActivityPub::DeliveryWorker"
+    fi
     db_psql -Atc "UPDATE accounts SET suspended_at = now(), suspension_origin = 0 WHERE id = $id" >/dev/null
     count=$((count + 1))
   done < <(db_psql -F ' ' -Atc "SELECT id, username FROM accounts WHERE domain IS NULL AND suspended_at IS NULL ORDER BY id LIMIT 50")
   standin_log "SelfDestructScheduler: $count accounts deleted, ${#inboxes[@]} inboxes each"
-}
-
-sidekiq_push_job() { # QUEUE CLASS ARGS_JSON
-  local job
-  job=$(jq -cn --arg q "$1" --arg c "$2" --argjson a "$3" --arg jid "$(openssl rand -hex 12)" \
-    '{retry: true, queue: $q, class: $c, args: $a, jid: $jid, created_at: now, enqueued_at: now}')
-  redis SADD queues "$1" >/dev/null || fail "could not push $2"
-  redis LPUSH "queue:$1" "$job" >/dev/null || fail "could not push $2"
 }
 
 close_delivery_worker() {
@@ -110,17 +110,17 @@ close_round() {
     jq -e "$CLOSE_DELETE_JOB" <<<"$job" >/dev/null 2>&1 || continue
     [[ "$(redis ZREM retry "$job")" == 1 ]] && redis LPUSH queue:push "$job" >/dev/null
   done < <(redis --raw ZRANGEBYSCORE retry -inf "$now" LIMIT 0 50)
-  if job=$(close_take pull '.class == "BackupWorker"'); then close_backup_worker "$job"; fi
+  # Sidekiq runs 25 jobs at once (-c 25): up to 25 archives a round.
+  while IFS= read -r job; do
+    [[ -n "$job" ]] && close_backup_worker "$job"
+  done < <(close_take pull '.class == "BackupWorker"' 25)
   if node "$CLOSE_SD_JS" verify; then
     if ((now - CLOSE_LAST_TICK >= ${STANDIN_SELF_DESTRUCT_TICK:-60})); then
       CLOSE_LAST_TICK=$now
       close_self_destruct_tick
     fi
-    local n
-    for n in $(seq 1 100); do
-      job=$(close_take push "$CLOSE_DELETE_JOB") || break
-      close_delivery_worker "$job"
-      : "$n"
-    done
+    while IFS= read -r job; do
+      [[ -n "$job" ]] && close_delivery_worker "$job"
+    done < <(close_take push "$CLOSE_DELETE_JOB" 25)
   fi
 }

@@ -12,11 +12,15 @@ source "$(dirname "$(readlink -f "$0")")/close-jobs.sh"
 redis ping >/dev/null 2>&1 || fail "Error connecting to Redis on $REDIS_HOST:$REDIS_PORT"
 standin_log "sidekiq started (pid $$) $*"
 echo "stand-in sidekiq $$ running with $* (Redis $REDIS_HOST:$REDIS_PORT)"
-stopping() { standin_log "sidekiq $$ stopping on $1"; echo "stand-in sidekiq: $1, shutting down"; exit 0; }
-trap 'stopping SIGTERM' TERM
-trap 'stopping SIGINT' INT
-while :; do
+# Like Sidekiq, a stop signal lets the jobs at hand finish: the loop ends after the round.
+stop=""
+trap 'stop=SIGTERM' TERM
+trap 'stop=SIGINT' INT
+while [[ -z "$stop" ]]; do
   close_round
+  [[ -z "$stop" ]] || break
   sleep 1 &
   wait $! || true
 done
+standin_log "sidekiq $$ stopping on $stop"
+echo "stand-in sidekiq: $stop, shutting down"
