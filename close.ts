@@ -124,7 +124,18 @@ export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, 
             zoneId: cfg.dns.zoneId,
             name: cfg.dns.name,
             proxied: cfg.dns.proxied,
-            records: [{ suffix: "a", type: "A", recordId: cfg.dns.recordId, content: cfg.source.publicIp, ttl: cfg.dns.normalTtl }],
+            records: present(
+                { suffix: "a", type: "A" as const, recordId: cfg.dns.recordId, content: cfg.source.publicIp, ttl: cfg.dns.normalTtl },
+                cfg.dns.aaaaRecordId && cfg.source.publicIpv6
+                    ? {
+                          suffix: "aaaa",
+                          type: "AAAA" as const,
+                          recordId: cfg.dns.aaaaRecordId,
+                          content: cfg.source.publicIpv6,
+                          ttl: cfg.dns.normalTtl,
+                      }
+                    : undefined,
+            ),
         });
     const parked =
         cfg.dns && plan.dns === "parked" ? new ParkedRecords("dns-parked", { zoneId: cfg.dns.zoneId, name: cfg.dns.name }) : undefined;
@@ -153,9 +164,9 @@ function goneMessage(domain: string, close: CloseConfig): string {
     return `${domain} has closed (${close.date}). ${close.announcement}`;
 }
 
-/** The region of the archive bucket: the aws provider's, or us-east-1 for the test-only endpoint. */
+/** The region of the archive bucket: the aws provider's (aws:region, or AWS_REGION as the provider reads it), or us-east-1 for the test-only endpoint. */
 function archiveRegion(close: CloseConfig): string {
-    const region = aws.config.region;
+    const region = aws.config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (region) return region;
     if (close.archive?.endpoint) return "us-east-1";
     throw new Error("the archive bucket needs a region: pulumi config set aws:region eu-central-1");

@@ -21,8 +21,7 @@ export interface AnnouncementArgs {
     text: string;
 }
 
-export const publishScript = (a: AnnouncementArgs): StepScript =>
-    script("publish.sh", { DB: a.dbName, TEXT: a.text, MASTODON_USER: a.server.mastodonUser }, ["mastodon"]);
+export const publishScript = (a: AnnouncementArgs): StepScript => script("publish.sh", { DB: a.dbName, TEXT: a.text });
 
 /** The time the announcement was published, from the step's ANNOUNCED line. */
 export function parseAnnounced(stdout: string): string {
@@ -41,8 +40,8 @@ export class Announcement extends StepGroup {
         super("Announcement", name, opts);
         const s = args.server;
         this.publish = this.step("publish", s, publishScript(args), { undo: script("withdraw.sh", { DB: args.dbName }) });
-        const mastodon = { LIVE: s.liveDir, MASTODON_USER: s.mastodonUser, DB: args.dbName };
-        this.registrations = this.step("registrations", s, script("registrations.sh", mastodon, ["mastodon"]), {
+        const mastodon = { LIVE: s.liveDir, MASTODON_USER: s.mastodonUser };
+        this.registrations = this.step("registrations", s, script("registrations.sh", { ...mastodon, DB: args.dbName }, ["mastodon"]), {
             undo: script("registrations-restore.sh", mastodon, ["mastodon"]),
             after: [this.publish],
         });

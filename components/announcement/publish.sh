@@ -3,7 +3,7 @@
 # `announcements`, published now, as the admin interface's "Publish" writes it. Its id and time are kept in
 # the work directory, so a re-run publishes nothing twice and the rollback withdraws exactly this one.
 # Prints ANNOUNCED {"at": ...}.
-# inputs: DB TEXT MASTODON_USER
+# inputs: DB TEXT
 RECORD="$WORK/announcement"
 db_exists "$DB" || die "database $DB does not exist on this server: set sourceDbName"
 if [ ! -s "$RECORD" ]; then

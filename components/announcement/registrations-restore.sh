@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rollback: put registrations back in the mode recorded before they were closed.
-# inputs: LIVE MASTODON_USER DB
+# inputs: LIVE MASTODON_USER
 RECORD="$WORK/registrations-mode"
 [ -s "$RECORD" ] || { log "no recorded registrations mode: left as it is"; exit 0; }
 mode=$(cat "$RECORD")

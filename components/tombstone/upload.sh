@@ -9,11 +9,11 @@ ARCHIVE="$WORK/$NAME"
 read -r key_id || die "no upload credentials on stdin"
 read -r secret || die "no upload credentials on stdin"
 CURLRC=$(mktemp "$WORK/upload.XXXXXX")
+# The credentials file goes whatever happens; then the preamble's finish (it reads the status from $?).
 cleanup() {
   local rc=$?
   rm -f "$CURLRC"
-  (exit "$rc")
-  finish
+  if [ "$rc" -eq 0 ]; then finish; else false || finish; fi
 }
 trap cleanup EXIT
 chmod 600 "$CURLRC"

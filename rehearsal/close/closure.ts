@@ -125,9 +125,16 @@ export class Closure {
         });
     }
 
-    /** Stop the outside stand-ins (call at the end). */
-    stop(): void {
-        this.servers?.kill();
+    /** Stop the outside stand-ins (call at the end); resolves once they exited. */
+    stop(): Promise<void> {
+        const child = this.servers;
+        this.servers = undefined;
+        if (!child || child.exitCode !== null) return Promise.resolve();
+        return new Promise(resolve => {
+            child.removeAllListeners("exit");
+            child.on("exit", () => resolve());
+            child.kill();
+        });
     }
 
     /** The stack config of a closing phase. */

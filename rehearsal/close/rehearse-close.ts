@@ -115,7 +115,7 @@ export async function rehearseClose(size: SizeName): Promise<number> {
         console.log(failures.length === 0 ? "\n== closing rehearsal passed" : `\n== closing rehearsal FAILED: ${failures.join("; ")}`);
         return failures.length === 0 ? 0 : 1;
     } finally {
-        c.stop();
+        await c.stop();
         if (process.env.REHEARSAL_KEEP !== "1") sandboxDown();
     }
 }

@@ -154,6 +154,9 @@ export class Engine {
             const address = this.opts.awsAddress ?? "127.0.0.1";
             return { publicIp: address, privateIp: address, arn: `arn:aws:ec2:rehearsal:000000000000:${args.name}` };
         }
+        // An IAM access key's secret exists only in the (secret) output; a throwaway value stands in for it.
+        if (args.type === "aws:iam/accessKey:AccessKey")
+            return { arn: `arn:aws:rehearsal:::${args.name}`, secret: `rehearsal-secret-${hex(16)}` };
         if (args.type.startsWith("aws:")) return { arn: `arn:aws:rehearsal:::${args.name}` };
         return {};
     }

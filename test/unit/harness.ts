@@ -64,6 +64,11 @@ export const awsOverrides = {
 
 /** What the fake source server prints: the facts line, a public key, a dump checksum, a verification line. */
 function fakeStdout(name: string): string {
+    // The closing steps' report lines (operation close).
+    if (name === "announcement-publish") return 'ANNOUNCED {"at":"2026-09-01T10:00:00Z","id":1}';
+    if (name === "archives-ready") return 'ARCHIVES_READY {"at":"2026-12-01T10:00:00Z","processed":3}';
+    if (name === "tombstone-dump") return `ARCHIVE {"name":"db.final.dump.age","sha256":"${"b".repeat(64)}","bytes":1234}`;
+    if (name === "tombstone-stop") return 'STOPPED {"at":"2026-12-20T10:00:00Z"}';
     if (name.endsWith("preflight-source")) {
         return 'FACTS {"mastodonVersion":"v4.5.2","pgMajor":15,"collate":"C.UTF-8","dbBytes":1000,"mediaBytes":2000,"redisPort":6379}\nmastodon-migration step=preflight-source seconds=1';
     }
@@ -77,7 +82,7 @@ const isCustom = (type: string) => !type.startsWith("mastodon-migration:") && ty
 
 export async function runProgram(
     config: Record<string, string | undefined>,
-    options: { previousPhase?: string; plainKeys?: string[] } = {},
+    options: { previousPhase?: string; plainKeys?: string[]; previousOutputs?: Record<string, unknown> } = {},
 ): Promise<ProgramRun> {
     const resources: Declared[] = [];
     const urnToName = new Map<unknown, string>();
@@ -87,7 +92,8 @@ export async function runProgram(
             newResource: async args => {
                 resolved.set(`${args.type}::${args.name}`, args.inputs);
                 if (args.type === "pulumi:pulumi:StackReference") {
-                    return { id: args.name, state: { outputs: options.previousPhase ? { phase: options.previousPhase } : {} } };
+                    const outputs = options.previousOutputs ?? (options.previousPhase ? { phase: options.previousPhase } : {});
+                    return { id: args.name, state: { outputs } };
                 }
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === "command:remote:Command") {
@@ -95,6 +101,8 @@ export async function runProgram(
                     state.stderr = "";
                 }
                 if (args.type === "aws:ec2/eip:Eip") state.publicIp = "192.0.2.50";
+                if (args.type === "aws:s3/bucket:Bucket") state.arn = `arn:aws:s3:::${args.inputs.bucket}`;
+                if (args.type === "aws:iam/accessKey:AccessKey") state.secret = "mock-upload-secret";
                 if (args.type === "aws:ec2/instance:Instance") state.ipv6Addresses = args.inputs.ipv6AddressCount ? ["2001:db8::50"] : [];
                 return { id: args.id ?? `${args.name}-id`, state };
             },
