@@ -14,7 +14,7 @@ const components = readdirSync(join(root, "components"))
 const libs = readdirSync(join(root, "lib"))
     .filter(f => f.endsWith(".ts"))
     .map(f => join(root, "lib", f));
-const program = [join(root, "index.ts"), ...components, ...libs];
+const program = [join(root, "index.ts"), join(root, "close.ts"), ...components, ...libs];
 
 const parse = (file: string) => ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.ES2022, true);
 
