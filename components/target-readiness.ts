@@ -42,6 +42,7 @@ export function readyScript(a: Omit<TargetReadinessArgs, "facts" | "cloudInit"> 
         SOURCE_DB_BYTES: f.dbBytes,
         SOURCE_MEDIA_BYTES: f.mediaBytes,
         REDIS_PORT: f.redisPort,
+        SOURCE_REDIS_VERSION: f.redisVersion,
     });
 }
 

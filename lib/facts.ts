@@ -12,4 +12,6 @@ export interface SourceFacts {
     mediaBytes: number;
     /** Redis port from `.env.production`. */
     redisPort: number;
+    /** Version of the source's Redis: the target's must be the same or newer to load its RDB format. */
+    redisVersion: string;
 }

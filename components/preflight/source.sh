@@ -25,6 +25,8 @@ case "${redis_host:-localhost}" in
   *) die "REDIS_HOST=$redis_host: Redis is not on this server; this tool moves a local Redis only" ;;
 esac
 redis_port=$(env_value "$LIVE" REDIS_PORT)
+redis_version=$(redis_info "$LIVE" redis_version)
+[ -n "$redis_version" ] || die "Redis does not answer on the source server (port ${redis_port:-6379}, password of .env.production)"
 version=$(as_user "$MASTODON_USER" git -C "$LIVE" describe --tags 2>/dev/null) || die "cannot read the Mastodon version (git describe --tags in $LIVE)"
 db_exists "$DB" || die "database $DB does not exist on the source server: set sourceDbName"
 pg_major=$(($(psql_admin -c 'SHOW server_version_num') / 10000))
@@ -35,5 +37,5 @@ if [ "$MEDIA_ON_S3" = false ]; then read -r _ media_bytes < <(media_stats "$LIVE
 free=$(df -B1 --output=avail "$WORK" | tail -n 1)
 [ "$free" -gt "$db_bytes" ] || die "only $free bytes free in $WORK on the source server; the dump needs up to $db_bytes: free space or set workDir"
 log "Mastodon $version, PostgreSQL $pg_major, database $DB $db_bytes bytes, media $media_bytes bytes"
-result "$(printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"mediaBytes":%d,"redisPort":%d}' \
-  "$version" "$pg_major" "$collate" "$db_bytes" "$media_bytes" "${redis_port:-6379}")"
+result "$(printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"mediaBytes":%d,"redisPort":%d,"redisVersion":"%s"}' \
+  "$version" "$pg_major" "$collate" "$db_bytes" "$media_bytes" "${redis_port:-6379}" "$redis_version")"

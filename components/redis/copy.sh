@@ -1,66 +1,77 @@
 #!/usr/bin/env bash
 # Redis, per the current guide: stop Redis on the target first (it would overwrite the file on exit), SAVE
-# and stop Redis on the source, copy dump.rdb server to server, start Redis on the target and compare the
-# counts of keys without an expiry (keys with one, such as rate limits and streaming subscriptions, may
-# expire between the SAVE and the load, which drops them). Without it queued Sidekiq jobs are lost and
-# trends and "active users" reset.
+# and stop Redis on the source, copy dump.rdb server to server, start Redis on the target with the source's
+# password (requirepass = REDIS_PASSWORD of the copied .env.production), wait until it has LOADED the file,
+# and compare the keys without an expiry per database (keys with a TTL may expire in between and are not
+# kept by a load; persistent keys never change while nothing writes). The target's Redis must be at least
+# the source's version, or it cannot read the source's RDB format. Without it queued Sidekiq jobs are lost
+# and trends and "active users" reset.
 # inputs: SOURCE_LIVE TARGET_LIVE TARGET_WORK
 SAVED="$WORK/redis-saved"
+LOAD_TIMEOUT=3600
 
-# persistent_keys LIVE: keys without an expiry in db 0 (INFO keyspace: keys - expires), once loading is done.
-persistent_keys() {
-  local info
-  for _ in $(seq 1 600); do
-    info=$(redis_cli "$1" INFO persistence 2>/dev/null | tr -d '\r') || true
-    grep -qx 'loading:0' <<<"$info" && break
-    sleep 1
-  done
-  grep -qx 'loading:0' <<<"$info" || die "Redis is still loading its dataset after 600 s"
-  redis_cli "$1" INFO keyspace | tr -d '\r' | awk -F'[=,:]' '$1 == "db0" { print $3 - $5; found = 1 } END { if (!found) print 0 }'
-}
+# On the target: the version of its redis-server (it reads the RDB formats of its version and older).
+target_redis_version() { redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p'; }
 
-# On the target: stop Redis once, recording its data file first; print that file.
+# On the target: stop Redis once, recording its data file and config file first; print the data file.
 stop_target_redis() {
-  local record="$TARGET_WORK/redis-target" dir file
+  local record="$TARGET_WORK/redis-target" dir file conf
   install -d -m 711 "$TARGET_WORK"
-  if redis_cli "$TARGET_LIVE" PING >/dev/null 2>&1; then
+  if [ "$(redis_cli "$TARGET_LIVE" PING 2>/dev/null)" = PONG ]; then
     [ "$(redis_cli "$TARGET_LIVE" CONFIG GET appendonly | sed -n 2p)" != yes ] || die "appendonly is on: the copied dump.rdb would be ignored"
     dir=$(redis_cli "$TARGET_LIVE" CONFIG GET dir | sed -n 2p)
     file=$(redis_cli "$TARGET_LIVE" CONFIG GET dbfilename | sed -n 2p)
-    printf '%s/%s\n' "$dir" "$file" >"$record.tmp" && mv "$record.tmp" "$record"
+    conf=$(redis_info "$TARGET_LIVE" config_file)
+    printf '%s/%s\n%s\n' "$dir" "$file" "$conf" >"$record.tmp" && mv "$record.tmp" "$record"
     systemctl stop redis-server
+  elif [ ! -s "$record" ]; then
+    # Stopped already (a new EC2 server leaves it stopped): the Debian layout.
+    printf '%s\n%s\n' /var/lib/redis/dump.rdb /etc/redis/redis.conf >"$record.tmp" && mv "$record.tmp" "$record"
   fi
-  cat "$record" 2>/dev/null || echo /var/lib/redis/dump.rdb
+  head -n 1 "$record"
 }
 
-# On the target: put the copied file in place, start Redis, print its count of keys without an expiry.
+# On the target: the source's password as requirepass, the copied file in place, Redis started and
+# loaded; print its persistent key counts.
 load_target_redis() {
-  local data
-  data=$(cat "$TARGET_WORK/redis-target" 2>/dev/null || echo /var/lib/redis/dump.rdb)
-  chown redis:redis "$data.migrating" && mv "$data.migrating" "$data"
-  systemctl start redis-server
-  for _ in $(seq 1 60); do
-    redis_cli "$TARGET_LIVE" PING >/dev/null 2>&1 && break
-    sleep 1
-  done
-  persistent_keys "$TARGET_LIVE"
+  local data conf password
+  { read -r data && read -r conf; } <"$TARGET_WORK/redis-target" || true
+  password=$(env_value "$TARGET_LIVE" REDIS_PASSWORD)
+  if [ -n "$conf" ] && [ -f "$conf" ]; then
+    case "$password" in *'"'* | *\\*) die "REDIS_PASSWORD holds a quote or backslash: set requirepass in $conf by hand" ;; esac
+    sed -i '/^[[:space:]]*requirepass[[:space:]]/d' "$conf"
+    if [ -n "$password" ]; then printf 'requirepass "%s"\n' "$password" >>"$conf"; fi
+  elif [ -n "$password" ]; then
+    die "Redis on the target server runs without a config file: cannot carry the password (set requirepass yourself)"
+  fi
+  if [ -e "$data.migrating" ]; then chown redis:redis "$data.migrating" && mv "$data.migrating" "$data"; fi
+  systemctl start redis-server 9>&-
+  redis_wait_loaded "$TARGET_LIVE" "$LOAD_TIMEOUT"
+  redis_persistent "$TARGET_LIVE"
 }
 
+target_version=$(on_peer target_redis_version)
+if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
+  source_version=$(redis_info "$SOURCE_LIVE" redis_version)
+  [ "$(printf '%s\n%s\n' "$source_version" "$target_version" | sort -V | head -n 1)" = "$source_version" ] ||
+    die "Redis $target_version on the target server is older than the source server's $source_version: it cannot load the source's RDB format; install Redis $source_version or newer there"
+fi
 target_file=$(on_peer stop_target_redis TARGET_LIVE TARGET_WORK)
 log "Redis stopped on the target server (its data file: $target_file)"
-if redis_cli "$SOURCE_LIVE" PING >/dev/null 2>&1; then
+if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
   dir=$(redis_cli "$SOURCE_LIVE" CONFIG GET dir | sed -n 2p)
   file=$(redis_cli "$SOURCE_LIVE" CONFIG GET dbfilename | sed -n 2p)
-  keys=$(persistent_keys "$SOURCE_LIVE")
   redis_cli "$SOURCE_LIVE" SAVE >/dev/null
+  persistent=$(redis_persistent "$SOURCE_LIVE")
   systemctl stop redis-server
-  printf '%s/%s %s\n' "$dir" "$file" "$keys" >"$SAVED.tmp" && mv "$SAVED.tmp" "$SAVED"
-  log "SAVE done on the source server ($keys keys without expiry) and Redis stopped"
+  printf '%s/%s\n%s\n' "$dir" "$file" "$persistent" >"$SAVED.tmp" && mv "$SAVED.tmp" "$SAVED"
+  log "SAVE done on the source server (keys without expiry: ${persistent:-none}) and Redis stopped"
 fi
 [ -s "$SAVED" ] || die "Redis is not running on the source server and this step did not save it: start redis-server there and run pulumi up again"
-read -r source_file keys <"$SAVED"
+{ read -r source_file && read -r persistent; } <"$SAVED" || true
+log "RDB format $(head -c 9 "$source_file" | sed -n 's/^REDIS0*//p') from the source server; Redis $target_version on the target server"
 rsync --stats --human-readable -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$source_file" "$PEER:$target_file.migrating" >"$WORK/$STEP.stats"
 grep -E '^Total file size' "$WORK/$STEP.stats" || true
-copied=$(on_peer load_target_redis TARGET_LIVE TARGET_WORK)
-[ "$copied" = "$keys" ] || die "Redis on the target server holds $copied keys without expiry, the source server saved $keys"
-log "Redis copied: $copied keys without expiry on the target server (keys with an expiry may have expired)"
+copied=$(on_peer load_target_redis TARGET_LIVE TARGET_WORK LOAD_TIMEOUT)
+[ "$copied" = "$persistent" ] || die "Redis on the target server holds keys without expiry ${copied:-none}, the source server saved ${persistent:-none}"
+log "Redis copied and loaded: keys without expiry ${copied:-none} on both servers (keys with a TTL may have expired meanwhile)"

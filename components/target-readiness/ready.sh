@@ -2,8 +2,8 @@
 # The target server is ready for the move: the same Mastodon version as the source, a PostgreSQL at least as
 # new, the role, room for the database and media, no database in the way, Redis without AOF. Runs in
 # prepare, so every refusal comes before any downtime.
-# inputs: LIVE MASTODON_USER ROLE DB ALLOW_NON_EMPTY_DB MEDIA_ON_S3 SOURCE_VERSION SOURCE_PG_MAJOR SOURCE_COLLATE SOURCE_DB_BYTES SOURCE_MEDIA_BYTES REDIS_PORT
-for tool in pg_restore psql rsync redis-cli nginx curl flock ssh-keygen; do
+# inputs: LIVE MASTODON_USER ROLE DB ALLOW_NON_EMPTY_DB MEDIA_ON_S3 SOURCE_VERSION SOURCE_PG_MAJOR SOURCE_COLLATE SOURCE_DB_BYTES SOURCE_MEDIA_BYTES REDIS_PORT SOURCE_REDIS_VERSION
+for tool in pg_restore psql rsync redis-cli redis-server nginx curl flock ssh-keygen; do
   command -v "$tool" >/dev/null || die "$tool is missing on the target server: install the prerequisites of the install guide"
 done
 [ -d "$LIVE" ] || die "no Mastodon checkout at $LIVE on the target server: follow the install guide (without mastodon:setup) or set targetLiveDir"
@@ -31,6 +31,9 @@ if [ "$ALLOW_NON_EMPTY_DB" = false ] && [ ! -f "$WORK/db/$DB.restored" ] && db_e
   n=$(db_tables "$DB")
   [ "$n" -eq 0 ] || die "database $DB on the target server already holds $n tables: the restore would refuse it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
 fi
+redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
+[ "$(printf '%s\n%s\n' "$SOURCE_REDIS_VERSION" "$redis_version" | sort -V | head -n 1)" = "$SOURCE_REDIS_VERSION" ] ||
+  die "Redis $redis_version on the target server is older than the source server's $SOURCE_REDIS_VERSION: it cannot load the source's RDB format; install Redis $SOURCE_REDIS_VERSION or newer"
 aof=$(redis-cli -p "$REDIS_PORT" CONFIG GET appendonly 2>/dev/null | sed -n 2p || true)
 [ "$aof" != yes ] || die "Redis on the target server has appendonly yes: it would load its AOF and ignore the copied dump.rdb; set appendonly no in /etc/redis/redis.conf"
-log "the target server is ready: Mastodon $version, PostgreSQL $pg_major, role $ROLE"
+log "the target server is ready: Mastodon $version, PostgreSQL $pg_major, role $ROLE, Redis $redis_version"

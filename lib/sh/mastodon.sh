@@ -6,13 +6,38 @@
 env_value() { sed -n "s/^$2=//p" "$1/.env.production" | tail -n 1 | tr -d "\"'"; }
 
 # redis_cli LIVE ARGS...: redis-cli with the port and password of that .env.production (the password goes
-# through REDISCLI_AUTH, never on a command line or in the log).
+# through REDISCLI_AUTH, never on a command line or in the log; none at all without a password, or redis-cli
+# would warn "AUTH failed" on every call).
 redis_cli() {
   local live=$1 port password
   shift
   port=$(env_value "$live" REDIS_PORT 2>/dev/null) || true
   password=$(env_value "$live" REDIS_PASSWORD 2>/dev/null) || true
-  REDISCLI_AUTH="${password:-}" redis-cli -p "${port:-6379}" "$@"
+  if [ -n "$password" ]; then
+    REDISCLI_AUTH="$password" redis-cli -p "${port:-6379}" "$@"
+  else
+    env -u REDISCLI_AUTH redis-cli -p "${port:-6379}" "$@"
+  fi
+}
+
+# redis_info LIVE FIELD: one field of INFO (redis_version, loading, config_file, ...), without the CR.
+redis_info() { redis_cli "$1" INFO | tr -d '\r' | sed -n "s/^$2://p"; }
+
+# redis_persistent LIVE: the keys without an expiry, per database ("db0=12 db3=4"), from INFO keyspace. A
+# copy of an RDB drops the keys that expired meanwhile (rate limits, streaming, cache); these never do.
+redis_persistent() {
+  redis_cli "$1" INFO keyspace | tr -d '\r' | sed -n 's/^\(db[0-9]*\):keys=\([0-9]*\),expires=\([0-9]*\).*/\1 \2 \3/p' |
+    awk '{ printf "%s%s=%d", (NR > 1 ? " " : ""), $1, $2 - $3 } END { print "" }'
+}
+
+# redis_wait_loaded LIVE SECONDS: wait until Redis answers PING and has finished loading its data file
+# (while LOADING, every command but INFO fails).
+redis_wait_loaded() {
+  local deadline=$(($(date +%s) + $2))
+  until [ "$(redis_cli "$1" PING 2>/dev/null)" = PONG ] && [ "$(redis_info "$1" loading)" = 0 ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "Redis on $(hostname) is not ready (loading its data) after $2 s"
+    sleep 1
+  done
 }
 
 # media_stats LIVE: "<files> <bytes>" of the user media (public/system), following public/system itself when

@@ -3,11 +3,12 @@
  * parts of the step files, against temporary directories and, where a service is needed, a throwaway
  * PostgreSQL cluster or redis-server (`rehearsal/instance/local-services.ts`).
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { freePort } from "../../rehearsal/instance/local-services";
 
 const root = join(__dirname, "..", "..");
 const lib = (name: string) => join(root, "lib", "sh", `${name}.sh`);
@@ -33,5 +34,115 @@ describe("media_stats (verify and preflight)", () => {
         expect(r.stdout).toBe("3 9\n");
         // No media directory at all: zero, not an error.
         expect(bashWith(["mastodon"], `media_stats '${dir}/none'`).stdout).toBe("0 0\n");
+    });
+});
+
+/** A redis-server of our own on a free port (with a password when given); stopped by the returned function. */
+async function redisServer(password?: string): Promise<{ port: number; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "mm-redis-"));
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+    const child = spawn("redis-server", password ? [...args, "--requirepass", password] : args, { stdio: "ignore" });
+    for (let i = 0; i < 100; i++) {
+        const r = spawnSync("redis-cli", ["-p", String(port), "--no-auth-warning", ...(password ? ["-a", password] : []), "PING"], {
+            encoding: "utf8",
+        });
+        if (r.stdout.trim() === "PONG") break;
+        await new Promise(res => setTimeout(res, 50));
+    }
+    return {
+        port,
+        stop: async () => {
+            const exited = new Promise(res => child.once("exit", res));
+            child.kill("SIGTERM");
+            await exited;
+            rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+
+/** A live directory whose .env.production names the Redis port and password. */
+function liveWith(env: Record<string, string>): string {
+    const live = mkdtempSync(join(tmpdir(), "mm-live-"));
+    writeFileSync(
+        join(live, ".env.production"),
+        Object.entries(env)
+            .map(([k, v]) => `${k}=${v}\n`)
+            .join(""),
+    );
+    return live;
+}
+
+describe("redis helpers (redis-copy) against a real redis-server", () => {
+    it("redis_cli: no 'AUTH failed' warning without a password, and the password of .env.production when set", async () => {
+        const open = await redisServer();
+        const locked = await redisServer("s3cr3t-pw");
+        try {
+            const plain = bashWith(["mastodon"], `redis_cli '${liveWith({ REDIS_PORT: String(open.port), REDIS_PASSWORD: "" })}' PING`);
+            expect(plain.stdout.trim()).toBe("PONG");
+            expect(plain.stderr).toBe("");
+            const auth = bashWith(
+                ["mastodon"],
+                `redis_cli '${liveWith({ REDIS_PORT: String(locked.port), REDIS_PASSWORD: "s3cr3t-pw" })}' PING`,
+            );
+            expect(auth.stdout.trim()).toBe("PONG");
+            expect(auth.stderr).toBe("");
+        } finally {
+            await open.stop();
+            await locked.stop();
+        }
+    });
+
+    it("redis_persistent counts keys without expiry per database, which expiring keys do not change", async () => {
+        const redis = await redisServer();
+        try {
+            const live = liveWith({ REDIS_PORT: String(redis.port) });
+            const r = bashWith(
+                ["mastodon"],
+                [
+                    `redis_cli '${live}' MSET a 1 b 2 c 3 >/dev/null`,
+                    `redis_cli '${live}' SET short 1 PX 300 >/dev/null`,
+                    `redis_cli '${live}' -n 2 SET x 1 >/dev/null`,
+                    `before=$(redis_persistent '${live}')`,
+                    `sleep 0.6`,
+                    `after=$(redis_persistent '${live}')`,
+                    `echo "$before|$after|$(redis_cli '${live}' DBSIZE)"`,
+                ].join("\n"),
+            );
+            expect(r.stderr).toBe("");
+            // 4 keys in db0 before, 3 after the expiry: the persistent count is 3 both times.
+            expect(r.stdout.trim()).toBe("db0=3 db2=1|db0=3 db2=1|3");
+        } finally {
+            await redis.stop();
+        }
+    });
+
+    it("redis_wait_loaded waits while Redis answers LOADING, then returns", () => {
+        const bin = mkdtempSync(join(tmpdir(), "mm-fake-redis-"));
+        const calls = join(bin, "calls");
+        // A strict stand-in: PING and INFO only; LOADING for the first 3 calls, as Redis does while loading.
+        writeFileSync(
+            join(bin, "redis-cli"),
+            [
+                "#!/bin/bash",
+                `n=$(($(cat '${calls}' 2>/dev/null || echo 0) + 1)); echo "$n" >'${calls}'`,
+                'case "${*: -1}" in PING) ;; INFO) ;; *) echo "unexpected redis-cli $*" >&2; exit 2 ;; esac',
+                'if [ "$n" -le 3 ]; then',
+                '  if [ "${*: -1}" = INFO ]; then printf "loading:1\\r\\n"; else echo "LOADING Redis is loading the dataset in memory"; fi',
+                "else",
+                '  if [ "${*: -1}" = INFO ]; then printf "loading:0\\r\\n"; else echo PONG; fi',
+                "fi",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const live = liveWith({ REDIS_PORT: "6379" });
+        const r = bashWith(["mastodon"], `redis_wait_loaded '${live}' 20 && echo loaded`, { PATH: `${bin}:${process.env.PATH}` });
+        expect(r.stderr).toBe("");
+        expect(r.stdout.trim()).toBe("loaded");
+        expect(Number(readFileSync(calls, "utf8"))).toBeGreaterThan(3);
+        rmSync(calls);
+        const never = bashWith(["mastodon"], `echo 0 >'${calls}'; redis_wait_loaded '${live}' 0`, { PATH: `${bin}:${process.env.PATH}` });
+        expect(never.status).toBe(1);
+        expect(never.stderr).toContain("is not ready (loading its data)");
     });
 });
