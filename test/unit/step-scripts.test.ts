@@ -146,3 +146,51 @@ describe("redis helpers (redis-copy) against a real redis-server", () => {
         expect(never.stderr).toContain("is not ready (loading its data)");
     });
 });
+
+/**
+ * Run a step file on this machine as both servers: `on_peer` runs the function here, and rsync's ssh is a
+ * stand-in that runs the remote rsync here too. The preamble's helpers come from `lib/sh/`.
+ */
+function runStepLocally(file: string, vars: Record<string, string>, libs: string[] = []) {
+    const work = vars.WORK ?? mkdtempSync(join(tmpdir(), "mm-work-"));
+    const bin = mkdtempSync(join(tmpdir(), "mm-fakessh-"));
+    writeFileSync(join(bin, "fakessh"), '#!/bin/bash\n# rsync -e stand-in: drop the host, run the command here.\nshift\neval "$@"\n', {
+        mode: 0o755,
+    });
+    const header = Object.entries({ STEP: "unit-step", WORK: work, ...vars })
+        .map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'`)
+        .join("\n");
+    const peer = [
+        `RSYNC_SSH='${join(bin, "fakessh")}'`,
+        "RSYNC_PEER=rsync",
+        "PEER=peer",
+        'on_peer() { local fn=$1; shift; ( "$fn" ); }',
+        "heartbeat() { :; }",
+        'result() { printf "%s\\n" "$1"; }',
+        "psql_admin() { :; }",
+    ].join("\n");
+    return bashWith(libs, `${header}\n${peer}\n${readFileSync(join(root, file), "utf8")}`);
+}
+
+describe("database transfer (database/transfer.sh, run here as both servers)", () => {
+    it("a second cutover sends the new dump over a stale one of the same length (rsync --append-verify skipped it)", () => {
+        const dir = mkdtempSync(join(tmpdir(), "mm-transfer-"));
+        const dump = join(dir, "source.dump");
+        const targetWork = join(dir, "target");
+        mkdirSync(join(targetWork, "db"), { recursive: true });
+        const targetDump = join(targetWork, "db", "mastodon_production.dump");
+        writeFileSync(dump, "B".repeat(4096));
+        writeFileSync(targetDump, "A".repeat(4096)); // the dump of the first, rolled-back cutover
+        const sha = spawnSync("sha256sum", [dump], { encoding: "utf8" }).stdout.split(" ")[0];
+        const vars = { DUMP: dump, TARGET_WORK: targetWork, TARGET_DUMP: targetDump, SHA: sha };
+        const r = runStepLocally("components/database/transfer.sh", vars);
+        expect(r.stderr).not.toContain("ERROR");
+        expect(r.status).toBe(0);
+        expect(readFileSync(targetDump, "utf8")).toBe("B".repeat(4096));
+        expect(r.stdout).toContain("removed an older dump");
+        // Run again: this very dump is already there and is not removed.
+        const again = runStepLocally("components/database/transfer.sh", vars);
+        expect(again.status).toBe(0);
+        expect(again.stdout).toContain("already holds this dump");
+    });
+});
