@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# createdb -T template0 and pg_restore -n public --no-owner --role=ROLE of the dump directory with parallel
-# jobs on the target,
-# into DB_migrating, renamed to DB only once complete (a restore cut off half-way is simply redone). An
-# existing DB with tables is refused, or renamed aside with ALLOW_NON_EMPTY=true; never dropped.
+# createdb -T template0 and pg_restore -n public --no-owner --no-privileges --role=ROLE of the dump directory
+# with parallel jobs on the target, into DB_migrating, renamed to DB only once complete (a restore cut off
+# half-way is simply redone). ROLE owns everything; GRANTs to other roles of the source server (which the
+# target lacks) are not restored. An existing DB with tables is refused, or renamed aside with
+# ALLOW_NON_EMPTY=true; never dropped. ANALYZE runs after the health check (application/analyze).
 # inputs: DB ROLE JOBS DUMP SHA ALLOW_NON_EMPTY
 STAGING="${DB}_migrating"
 MARKER="$WORK/db/$DB.restored"
@@ -31,7 +32,7 @@ psql_admin -c "DROP DATABASE IF EXISTS \"$STAGING\""
 as_user postgres createdb -T template0 -O "$ROLE" "$STAGING"
 log "pg_restore -j $JOBS into $STAGING as role $ROLE"
 heartbeat "psql_admin -c \"SELECT pg_size_pretty(pg_database_size('$STAGING'))\""
-as_user postgres pg_restore --exit-on-error -Fd -j "$JOBS" -n public --no-owner --role="$ROLE" -d "$STAGING" "$DUMP"
+as_user postgres pg_restore --exit-on-error -Fd -j "$JOBS" -n public --no-owner --no-privileges --role="$ROLE" -d "$STAGING" "$DUMP"
 psql_admin -c "ALTER DATABASE \"$STAGING\" RENAME TO \"$DB\""
 printf '%s\n' "$SHA" >"$MARKER.tmp" && mv "$MARKER.tmp" "$MARKER"
 log "restored $DB: $(db_tables "$DB") tables, $(psql_admin -c "SELECT pg_size_pretty(pg_database_size('$DB'))")"

@@ -4,11 +4,11 @@
  * PostgreSQL cluster or redis-server (`rehearsal/instance/local-services.ts`).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { freePort } from "../../rehearsal/instance/local-services";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort, LocalServices, startLocalServices } from "../../rehearsal/instance/local-services";
 
 const root = join(__dirname, "..", "..");
 const lib = (name: string) => join(root, "lib", "sh", `${name}.sh`);
@@ -148,10 +148,11 @@ describe("redis helpers (redis-copy) against a real redis-server", () => {
 });
 
 /**
- * Run a step file on this machine as both servers: `on_peer` runs the function here, and rsync's ssh is a
- * stand-in that runs the remote rsync here too. The preamble's helpers come from `lib/sh/`.
+ * Run a step file on this machine as both servers, after the real preamble (lock, log, die, psql_admin...):
+ * `on_peer` runs the function here, and rsync's ssh is a stand-in that runs the remote rsync here too.
+ * `env` reaches every command (PGHOST/PGPORT point psql at a throwaway cluster).
  */
-function runStepLocally(file: string, vars: Record<string, string>, libs: string[] = []) {
+function runStepLocally(file: string, vars: Record<string, string>, libs: string[] = [], env: Record<string, string> = {}) {
     const work = vars.WORK ?? mkdtempSync(join(tmpdir(), "mm-work-"));
     const bin = mkdtempSync(join(tmpdir(), "mm-fakessh-"));
     writeFileSync(join(bin, "fakessh"), '#!/bin/bash\n# rsync -e stand-in: drop the host, run the command here.\nshift\neval "$@"\n', {
@@ -165,11 +166,9 @@ function runStepLocally(file: string, vars: Record<string, string>, libs: string
         "RSYNC_PEER=rsync",
         "PEER=peer",
         'on_peer() { local fn=$1; shift; ( "$fn" ); }',
-        "heartbeat() { :; }",
-        'result() { printf "%s\\n" "$1"; }',
-        "psql_admin() { :; }",
     ].join("\n");
-    return bashWith(libs, `${header}\n${peer}\n${readFileSync(join(root, file), "utf8")}`);
+    const preamble = readFileSync(lib("preamble"), "utf8");
+    return bashWith(libs, `${header}\n${preamble}\n${peer}\n${readFileSync(join(root, file), "utf8")}`, env);
 }
 
 describe("database transfer (database/transfer.sh, run here as both servers)", () => {
@@ -193,4 +192,56 @@ describe("database transfer (database/transfer.sh, run here as both servers)", (
         expect(again.status).toBe(0);
         expect(again.stdout).toContain("already holds this dump");
     });
+});
+
+describe("database restore (database/restore.sh) into a throwaway PostgreSQL", () => {
+    let services: LocalServices | undefined;
+    afterAll(async () => services?.stop());
+
+    it("restores a dump that GRANTs to a role the target lacks, and ANALYZEs it", async () => {
+        services = await startLocalServices({ pgPort: await freePort() });
+        const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
+        const psql = (sql: string, db = "postgres") =>
+            spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], {
+                encoding: "utf8",
+                env: { ...process.env, ...env },
+            });
+        const dir = mkdtempSync(join(tmpdir(), "mm-restore-"));
+        chmodSync(dir, 0o755);
+        const dump = join(dir, "src.dump");
+        // The source: a table owned by mastodon, readable by a role that exists only there.
+        for (const sql of ["CREATE ROLE reader", "CREATE DATABASE src OWNER mastodon"]) expect(psql(sql).stderr).toBe("");
+        for (const sql of [
+            "CREATE TABLE statuses (id bigint PRIMARY KEY, text text)",
+            "INSERT INTO statuses SELECT g, 'toot ' || g FROM generate_series(1, 500) g",
+            "ALTER TABLE statuses OWNER TO mastodon",
+            "GRANT SELECT ON statuses TO reader",
+        ])
+            expect(psql(sql, "src").stderr).toBe("");
+        const d = spawnSync("bash", ["-c", `runuser -u postgres -- pg_dump -Fc -d src > '${dump}'`], {
+            encoding: "utf8",
+            env: { ...process.env, ...env },
+        });
+        expect(d.status, d.stderr).toBe(0);
+        chmodSync(dump, 0o644);
+        // The target lacks the role.
+        for (const sql of ["DROP DATABASE src", "DROP ROLE reader"]) expect(psql(sql).stderr).toBe("");
+        const sha = spawnSync("sha256sum", [dump], { encoding: "utf8" }).stdout.split(" ")[0];
+        const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+        mkdirSync(join(work, "db"));
+        const r = runStepLocally(
+            "components/database/restore.sh",
+            { WORK: work, DB: "restored", ROLE: "mastodon", JOBS: "2", DUMP: dump, SHA: sha, ALLOW_NON_EMPTY: "false" },
+            [],
+            env,
+        );
+        expect(r.stderr).not.toContain("ERROR");
+        expect(r.status).toBe(0);
+        expect(psql("SELECT count(*) FROM statuses", "restored").stdout.trim()).toBe("500");
+        expect(psql("SELECT tableowner FROM pg_tables WHERE tablename = 'statuses'", "restored").stdout.trim()).toBe("mastodon");
+        // ANALYZE ran: the planner knows the table.
+        expect(psql("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'statuses'", "restored").stdout.trim()).toBe(
+            "t",
+        );
+    }, 60_000);
 });
