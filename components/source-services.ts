@@ -1,7 +1,9 @@
 /**
- * Mastodon's services on the source server: stopped for the cutover (`source-services/stop.sh`); PostgreSQL
- * and Redis keep running for the dump and the Redis copy. The step's delete (rollback) starts exactly the
- * units that were running again and waits until they are active (`source-services/start.sh`).
+ * Mastodon's services on the source server: stopped for the cutover (`source-services/stop.sh`), Sidekiq
+ * quieted first; PostgreSQL and Redis keep running for the dump and the Redis copy. The units are disabled
+ * at boot and the Mastodon user's crontab is set aside, so nothing of Mastodon runs there again by itself.
+ * The step's delete (rollback) enables them again, restores the crontab, and starts exactly the units that
+ * were running, waiting until they are active (`source-services/start.sh`).
  */
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
@@ -15,6 +17,9 @@ export interface SourceServicesArgs {
     source: Server;
 }
 
+/** How long Sidekiq, quieted, may finish the jobs it is running before it is stopped. */
+export const SIDEKIQ_QUIET_SECONDS = 60;
+
 /** Units started on rollback when no record of the stopped units exists. */
 export const MASTODON_UNITS = ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"];
 
@@ -24,7 +29,13 @@ export class SourceServices extends StepGroup {
 
     constructor(name: string, args: SourceServicesArgs, opts?: StepGroupOptions) {
         super("SourceServices", name, opts);
-        this.stop = this.step("stop", args.source, script("stop.sh", {}), { undo: script("start.sh", { DEFAULT_UNITS: MASTODON_UNITS }) });
+        const s = args.source;
+        this.stop = this.step(
+            "stop",
+            s,
+            script("stop.sh", { LIVE: s.liveDir, MASTODON_USER: s.mastodonUser, QUIET_SECONDS: SIDEKIQ_QUIET_SECONDS }, ["mastodon"]),
+            { undo: script("start.sh", { DEFAULT_UNITS: MASTODON_UNITS, MASTODON_USER: s.mastodonUser }) },
+        );
         this.done();
     }
 }

@@ -5,7 +5,7 @@
 # and compare the keys without an expiry per database (keys with a TTL may expire in between and are not
 # kept by a load; persistent keys never change while nothing writes). The target's Redis must be at least
 # the source's version, or it cannot read the source's RDB format. Without it queued Sidekiq jobs are lost
-# and trends and "active users" reset.
+# and trends and "active users" reset. Redis on the source server is stopped and disabled at boot.
 # inputs: SOURCE_LIVE TARGET_LIVE TARGET_WORK
 SAVED="$WORK/redis-saved"
 LOAD_TIMEOUT=3600
@@ -64,6 +64,10 @@ if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
   redis_cli "$SOURCE_LIVE" SAVE >/dev/null
   persistent=$(redis_persistent "$SOURCE_LIVE")
   systemctl stop redis-server
+  # Not at boot either (Sidekiq's queues as of the cutover stay there); the rollback enables it again.
+  if systemctl is-enabled --quiet redis-server 2>/dev/null; then
+    touch "$WORK/redis-disabled" && systemctl disable redis-server >/dev/null
+  fi
   printf '%s/%s\n%s\n' "$dir" "$file" "$persistent" >"$SAVED.tmp" && mv "$SAVED.tmp" "$SAVED"
   log "SAVE done on the source server (keys without expiry: ${persistent:-none}) and Redis stopped"
 fi

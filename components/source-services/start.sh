@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Rollback: start the units the stop step recorded (or DEFAULT_UNITS without a record) and wait until they
-# are active.
-# inputs: DEFAULT_UNITS
+# Rollback: enable the units the stop step disabled, put the Mastodon user's crontab back, start the units
+# it recorded (or DEFAULT_UNITS without a record) and wait until they are active.
+# inputs: DEFAULT_UNITS MASTODON_USER
 RECORD="$WORK/stopped-units"
+ENABLED="$WORK/disabled-units"
+CRONTAB="$WORK/crontab"
+if [ -s "$ENABLED" ]; then
+  mapfile -t enabled <"$ENABLED"
+  systemctl enable "${enabled[@]}" >/dev/null
+  log "enabled at boot again: ${enabled[*]}"
+fi
+rm -f "$ENABLED"
+if [ -e "$CRONTAB" ]; then
+  crontab -u "$MASTODON_USER" "$CRONTAB"
+  rm -f "$CRONTAB"
+  log "crontab of $MASTODON_USER restored"
+fi
 units=()
 [ ! -e "$RECORD" ] || mapfile -t units <"$RECORD"
 [ ${#units[@]} -gt 0 ] || units=("${DEFAULT_UNITS[@]}")

@@ -152,7 +152,13 @@ describe("redis helpers (redis-copy) against a real redis-server", () => {
  * `on_peer` runs the function here, and rsync's ssh is a stand-in that runs the remote rsync here too.
  * `env` reaches every command (PGHOST/PGPORT point psql at a throwaway cluster).
  */
-function runStepLocally(file: string, vars: Record<string, string>, libs: string[] = [], env: Record<string, string> = {}) {
+function runStepLocally(
+    file: string,
+    vars: Record<string, string>,
+    libs: string[] = [],
+    env: Record<string, string> = {},
+    sourced: string[] = [],
+) {
     const work = vars.WORK ?? mkdtempSync(join(tmpdir(), "mm-work-"));
     const bin = mkdtempSync(join(tmpdir(), "mm-fakessh-"));
     writeFileSync(join(bin, "fakessh"), '#!/bin/bash\n# rsync -e stand-in: drop the host, run the command here.\nshift\neval "$@"\n', {
@@ -168,7 +174,8 @@ function runStepLocally(file: string, vars: Record<string, string>, libs: string
         'on_peer() { local fn=$1; shift; ( "$fn" ); }',
     ].join("\n");
     const preamble = readFileSync(lib("preamble"), "utf8");
-    return bashWith(libs, `${header}\n${preamble}\n${peer}\n${readFileSync(join(root, file), "utf8")}`, env);
+    const extra = sourced.map(f => `source '${f}'`).join("\n");
+    return bashWith(libs, `${header}\n${preamble}\n${extra}\n${peer}\n${readFileSync(join(root, file), "utf8")}`, env);
 }
 
 describe("database transfer (database/transfer.sh, run here as both servers)", () => {
@@ -244,4 +251,99 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
             "t",
         );
     }, 60_000);
+});
+
+/**
+ * Strict stand-ins on PATH for a step that drives services: `systemctl` (the commands the step may use, each
+ * recorded; anything else fails), `crontab` (one user's table in a file) and `redis-cli` (no Sidekiq process
+ * busy). Returns the PATH directory and the record.
+ */
+function serviceStandins(units: { running: string[]; enabled: string[] }) {
+    const bin = mkdtempSync(join(tmpdir(), "mm-standins-"));
+    const calls = join(bin, "calls");
+    const state = join(bin, "state");
+    mkdirSync(state);
+    for (const u of units.running) writeFileSync(join(state, `${u}.running`), "");
+    for (const u of units.enabled) writeFileSync(join(state, `${u}.enabled`), "");
+    writeFileSync(
+        join(bin, "systemctl"),
+        [
+            "#!/bin/bash",
+            `S='${state}'`,
+            `echo "systemctl $*" >>'${calls}'`,
+            'case "$1" in',
+            '  list-units) for f in "$S"/*.running; do [ -e "$f" ] && echo "$(basename "$f" .running).service loaded active running x"; done; exit 0 ;;',
+            '  kill) [ "$2" = --signal=TSTP ] && [ "$3" = --kill-whom=main ] || exit 2; shift 3; for u in "$@"; do [ -e "$S/${u%.service}.running" ] || exit 1; done ;;',
+            '  stop) shift; for u in "$@"; do rm -f "$S/${u%.service}.running"; done ;;',
+            '  start) shift; for u in "$@"; do touch "$S/${u%.service}.running"; done ;;',
+            '  is-active) [ "$2" = --quiet ] || exit 2; [ -e "$S/${3%.service}.running" ] ;;',
+            '  is-enabled) [ "$2" = --quiet ] || exit 2; [ -e "$S/$3.enabled" ] ;;',
+            '  disable) shift; for u in "$@"; do rm -f "$S/$u.enabled"; done ;;',
+            '  enable) shift; for u in "$@"; do touch "$S/$u.enabled"; done ;;',
+            '  *) echo "unexpected systemctl $*" >&2; exit 2 ;;',
+            "esac",
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+    writeFileSync(
+        join(bin, "crontab"),
+        [
+            "#!/bin/bash",
+            `echo "crontab $*" >>'${calls}'`,
+            `T='${state}/crontab'`,
+            'if [ "$1" = -l ]; then [ -e "$T" ] && cat "$T"; exit $?; fi',
+            'if [ "$1" = -r ]; then rm "$T"; exit $?; fi',
+            'if [ "$1" = -u ] && [ -f "$3" ]; then cp "$3" "$T"; exit 0; fi',
+            'echo "unexpected crontab $*" >&2; exit 2',
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+    writeFileSync(
+        join(bin, "redis-cli"),
+        '#!/bin/bash\ncase "${*: -1}" in processes) exit 0 ;; esac\necho "unexpected redis-cli $*" >&2; exit 2\n',
+        {
+            mode: 0o755,
+        },
+    );
+    writeFileSync(join(state, "crontab"), "# m h dom mon dow command\n0 4 * * * cd live && bin/tootctl media remove\n");
+    return { bin, calls: () => readFileSync(calls, "utf8").trim().split("\n"), state };
+}
+
+describe("source services (source-services/stop.sh and start.sh) with stand-in systemctl and crontab", () => {
+    it("quiets Sidekiq before stopping it, disables the units at boot and sets the crontab aside; the rollback undoes all of it", () => {
+        const units = ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"];
+        const s = serviceStandins({ running: units, enabled: units });
+        const unitDir = mkdtempSync(join(tmpdir(), "mm-units-"));
+        const live = liveWith({ REDIS_PORT: "6379" });
+        const env = { PATH: `${s.bin}:${process.env.PATH}` };
+        const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+        // mastodon_units reads /etc/systemd/system: point it at our unit files.
+        const lib = readFileSync(join(root, "lib", "sh", "mastodon.sh"), "utf8").replace(/\/etc\/systemd\/system/g, unitDir);
+        const libFile = join(unitDir, "mastodon.sh");
+        writeFileSync(libFile, lib);
+        for (const u of units) writeFileSync(join(unitDir, `${u}.service`), "[Service]\n");
+        const run = (file: string, vars: Record<string, string>) =>
+            runStepLocally(`components/source-services/${file}`, { WORK: work, ...vars }, [], env, [libFile]);
+
+        const stop = run("stop.sh", { LIVE: live, MASTODON_USER: "mastodon", QUIET_SECONDS: "5" });
+        expect(stop.stderr).toBe("");
+        expect(stop.status, stop.stdout).toBe(0);
+        const calls = s.calls();
+        const quiet = calls.findIndex(c => c.startsWith("systemctl kill --signal=TSTP --kill-whom=main mastodon-sidekiq"));
+        const stopCall = calls.findIndex(c => c.startsWith("systemctl stop"));
+        expect(quiet).toBeGreaterThanOrEqual(0);
+        expect(stopCall).toBeGreaterThan(quiet);
+        expect(calls).toContain("systemctl disable mastodon-sidekiq mastodon-streaming mastodon-web");
+        expect(calls).toContain("crontab -r -u mastodon");
+        expect(readFileSync(join(work, "crontab"), "utf8")).toContain("tootctl media remove");
+
+        const start = run("start.sh", { DEFAULT_UNITS: "mastodon-web", MASTODON_USER: "mastodon" });
+        expect(start.stderr).toBe("");
+        expect(start.status).toBe(0);
+        for (const u of units) {
+            expect(spawnSync("test", ["-e", join(s.state, `${u}.enabled`)]).status, u).toBe(0);
+            expect(spawnSync("test", ["-e", join(s.state, `${u}.running`)]).status, u).toBe(0);
+        }
+        expect(readFileSync(join(s.state, "crontab"), "utf8")).toContain("tootctl media remove");
+    });
 });
