@@ -19,7 +19,7 @@ import { loadConfig } from "./lib/config";
 import { MigrationConfig } from "./lib/config-types";
 import { CloseHistory } from "./lib/close-phase";
 import { closeRunbook } from "./close";
-import { phasePlan, recordFor, transitionError, transitionWarning } from "./lib/phase";
+import { phasePlan, recordFor, rollbackAfterDnsError, transitionError, transitionWarning } from "./lib/phase";
 import { serverOf } from "./lib/server";
 import { StepGroup } from "./lib/step-group";
 import { Preflight } from "./components/preflight";
@@ -37,8 +37,11 @@ import { Verify } from "./components/verify";
 import { Dns, DnsRecordSpec } from "./components/dns";
 import { Forwarding } from "./components/forwarding";
 
-/** What the last deployment of this stack reported (its operation and phase), read from its own outputs. */
-async function lastDeployment(): Promise<CloseHistory> {
+/**
+ * What the last deployment of this stack reported (its operation and phase, and where its DNS record
+ * pointed), read from its own outputs.
+ */
+async function lastDeployment(): Promise<CloseHistory & { dnsContent?: string }> {
     const self = new pulumi.StackReference("last-deployment", {
         name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
     });
@@ -48,7 +51,12 @@ async function lastDeployment(): Promise<CloseHistory> {
     );
     // Stacks deployed before `operation` existed report only a move phase.
     if (operation === "close") return { operation, phase: closePhase, announcedAt, archivesReadyAt, tombstoneAt };
-    return { operation: phase !== undefined ? "move" : operation, phase };
+    const dns = (await self.getOutputDetails("dns")).value as { content?: string } | string | undefined;
+    return {
+        operation: phase !== undefined ? "move" : operation,
+        phase,
+        dnsContent: typeof dns === "object" && dns ? dns.content : undefined,
+    };
 }
 
 /** Resources that exist in this phase (the optional ones are undefined in earlier phases). */
@@ -65,13 +73,23 @@ async function main() {
                 `To keep going: pulumi config set operation close`,
         );
     }
-    return moveRunbook(cfg, last.phase);
+    return moveRunbook(cfg, last.phase, last.dnsContent);
 }
 
-/** The move, phase by phase, from the phase of the last deployment (undefined for a new stack). */
-async function moveRunbook(cfg: MigrationConfig, previous: string | undefined) {
-    // 0. Check the move between phases.
-    const refused = transitionError(previous, cfg.phase);
+/**
+ * The move, phase by phase, from the phase of the last deployment (undefined for a new stack); `dnsContent`
+ * is where its DNS record pointed.
+ */
+async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, dnsContent: string | undefined) {
+    // 0. Check the move between phases (a rollback after DNS moved is refused unless allowed).
+    const refused =
+        transitionError(previous, cfg.phase) ??
+        rollbackAfterDnsError(previous, cfg.phase, {
+            dnsContent: cfg.dns ? dnsContent : undefined,
+            sourceAddress: cfg.source.publicIp,
+            allowed: cfg.rollbackAfterDnsMoved,
+            dbName: cfg.source.dbName,
+        });
     if (refused) throw new Error(refused);
     const warning = transitionWarning(previous, cfg.phase);
     if (warning) pulumi.log.warn(warning);

@@ -177,6 +177,12 @@ export const CONFIG_KEYS = {
         description:
             "Allow restoring when the database already exists with tables on the target server (it is renamed aside, not dropped).",
     },
+    rollbackAfterDnsMoved: {
+        type: "boolean",
+        default: false,
+        description:
+            "Allow going back to prepare after DNS pointed at the target server: what users wrote there since is set aside, not moved back.",
+    },
     mediaPresyncRun: { type: "integer", default: 1, description: "Bump to run the prepare media pre-sync again." },
     mediaBwLimitKBps: {
         type: "integer",

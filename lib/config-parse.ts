@@ -359,6 +359,7 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
             aws,
         },
         dns,
+        rollbackAfterDnsMoved: r.boolean("rollbackAfterDnsMoved"),
         database: { restoreJobs: r.integer("dbRestoreJobs", 1, 64), allowNonEmptyTarget: r.boolean("dbAllowNonEmptyTarget") },
         media: { presyncRun: r.integer("mediaPresyncRun", 0, 1_000_000), bwLimitKBps: r.integer("mediaBwLimitKBps", 0, 10_000_000) },
         app: {

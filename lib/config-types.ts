@@ -128,6 +128,8 @@ export interface MigrationConfig<K = pulumi.Output<string>> {
     target: TargetConfig<K>;
     /** undefined when dnsEnabled is false (rehearsal stacks). */
     dns?: DnsConfig;
+    /** Allow a rollback after DNS pointed at the target (its writes since are set aside). */
+    rollbackAfterDnsMoved: boolean;
     /** Database restore settings. */
     database: {
         /** pg_restore parallel jobs. */

@@ -32,6 +32,27 @@ export function transitionError(previous: string | undefined, next: Phase): stri
     return undefined;
 }
 
+/**
+ * A rollback (cutover -> prepare) after the last deployment pointed DNS at the target server: users have
+ * written there since (posts, follows, uploads), and the rollback sets all of it aside (the target's
+ * database is renamed aside, its media and Redis stay there; the source server resumes from the cutover).
+ * Refused unless `rollbackAfterDnsMoved` allows it; undefined when the move is not such a rollback.
+ */
+export function rollbackAfterDnsError(
+    previous: string | undefined,
+    next: Phase,
+    a: { dnsContent?: string; sourceAddress: string; allowed: boolean; dbName: string },
+): string | undefined {
+    if (previous !== "cutover" || next !== "prepare" || a.dnsContent === undefined || a.dnsContent === a.sourceAddress) return undefined;
+    if (a.allowed) return undefined;
+    return (
+        `rollback refused: DNS has pointed at the target server (${a.dnsContent}) since the cutover, so users have written there ` +
+        `(posts, follows, media, Sidekiq's work). A rollback sets all of it aside: the target's database is renamed ` +
+        `${a.dbName}_rolled_back_<time> and its media and Redis stay there; the source server resumes from its state at the cutover, ` +
+        `without those writes. To roll back anyway: pulumi config set rollbackAfterDnsMoved true`
+    );
+}
+
 /** A warning for moves that are allowed but unwise. */
 export function transitionWarning(previous: string | undefined, next: Phase): string | undefined {
     if (next === "cutover" && previous === undefined) {

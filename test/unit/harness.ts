@@ -92,7 +92,7 @@ export async function runProgram(
             newResource: async args => {
                 resolved.set(`${args.type}::${args.name}`, args.inputs);
                 if (args.type === "pulumi:pulumi:StackReference") {
-                    const outputs = options.previousOutputs ?? (options.previousPhase ? { phase: options.previousPhase } : {});
+                    const outputs = { ...(options.previousPhase ? { phase: options.previousPhase } : {}), ...options.previousOutputs };
                     return { id: args.name, state: { outputs } };
                 }
                 const state: Record<string, unknown> = { ...args.inputs };

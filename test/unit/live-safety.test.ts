@@ -161,3 +161,28 @@ describe("DNS records that leave nobody on the stopped server", () => {
         expect(rejections).toEqual([]);
     });
 });
+
+describe("rollback after DNS moved", () => {
+    const movedDns = { dns: { name: "social.example.org", content: "198.51.100.20", ttl: 300 } };
+
+    it("is refused with what would be set aside, before any step is declared", async () => {
+        const run = await runProgram(baseConfig({ phase: "prepare" }), { previousPhase: "cutover", previousOutputs: movedDns });
+        expect(run.error?.message).toContain("rollback refused: DNS has pointed at the target server (198.51.100.20)");
+        expect(run.error?.message).toContain("mastodon_production_rolled_back_<time>");
+        expect(run.error?.message).toContain("pulumi config set rollbackAfterDnsMoved true");
+        expect(run.resources.map(r => r.type)).toEqual(["pulumi:pulumi:StackReference"]);
+    });
+
+    it("goes ahead when rollbackAfterDnsMoved allows it, or when DNS never moved (a failed cutover)", async () => {
+        const allowed = await runProgram(baseConfig({ phase: "prepare", rollbackAfterDnsMoved: "true" }), {
+            previousPhase: "cutover",
+            previousOutputs: movedDns,
+        });
+        expect(allowed.error).toBeUndefined();
+        const notMoved = await runProgram(baseConfig({ phase: "prepare" }), {
+            previousPhase: "cutover",
+            previousOutputs: { dns: { name: "social.example.org", content: "203.0.113.10", ttl: 300 } },
+        });
+        expect(notMoved.error).toBeUndefined();
+    });
+});
