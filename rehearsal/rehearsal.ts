@@ -107,7 +107,7 @@ export class Rehearsal {
         if (this.opts.mediaOnS3) this.onSource("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
         if (this.opts.elasticsearch) this.onSource("sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true/' /home/mastodon/live/.env.production");
         this.timed("start source", () =>
-            this.onSource("systemctl daemon-reload && systemctl start mastodon-web mastodon-sidekiq mastodon-streaming"),
+            this.onSource("systemctl daemon-reload && systemctl enable --now mastodon-web mastodon-sidekiq mastodon-streaming"),
         );
         if (!this.opts.noBaseline) this.baseline = this.timed("fingerprint source", () => fingerprint(hostRun("source")));
     }

@@ -88,9 +88,26 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         await phases(r, "prepare", "cutover");
         expect(r.onSource("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
         expectForwarded(r);
+        // Nothing of Mastodon comes back on the source server by itself (a reboot): units and Redis disabled.
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming", "redis-server"]) {
+            expect(r.onSource(`systemctl is-enabled ${unit} || true`).trim(), unit).toBe("disabled");
+        }
+        // Sidekiq was quieted before it was stopped.
+        const standin = r.onSource("cat /home/mastodon/live/log/standin.log");
+        expect(standin.indexOf("quiet on SIGTSTP")).toBeGreaterThan(-1);
+        expect(standin.indexOf("quiet on SIGTSTP")).toBeLessThan(standin.lastIndexOf("stopping on SIGTERM"));
+        // DNS has moved: the rollback is refused unless allowed, saying what it would set aside.
+        const refused = await r.phase("prepare");
+        expect(refused.ok).toBe(false);
+        expect(refused.error).toContain("rollback refused: DNS has pointed at the target server");
+        expect(r.dnsRecord()?.content).toBe(TARGET_ADDR);
+        r.opts.config = { rollbackAfterDnsMoved: "true" };
         await phases(r, "prepare");
         // The rollback removed the forwarding first: the instance's site (with its maintenance page) is back.
         expect(r.onSource("ls /etc/nginx/sites-enabled").trim()).toBe("mastodon");
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming", "redis-server"]) {
+            expect(r.onSource(`systemctl is-enabled ${unit}`).trim(), unit).toBe("enabled");
+        }
         expect(r.dnsRecord()).toEqual({ content: SOURCE_ADDR, ttl: 120 });
         for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"]) {
             expect(r.onSource(`systemctl is-active ${unit}`).trim()).toBe("active");
