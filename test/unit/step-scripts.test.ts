@@ -251,6 +251,48 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
             "t",
         );
     }, 60_000);
+
+    it("config env: reports what changed since the last copy by key name only, and gives the role DB_PASS", async () => {
+        services ??= await startLocalServices({ pgPort: await freePort() });
+        const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
+        const source = liveWith({
+            LOCAL_DOMAIN: "social.example.org",
+            SECRET_KEY_BASE: "new-secret-value",
+            DB_PASS: "pa'ss",
+            NEW_KEY: "x",
+        });
+        const target = liveWith({ LOCAL_DOMAIN: "social.example.org", SECRET_KEY_BASE: "old-secret-value", DB_PASS: "pa'ss", GONE: "y" });
+        const vars = { SOURCE_LIVE: source, TARGET_LIVE: target, TARGET_USER: "root", SOURCE_ROLE: "mastodon", TARGET_ROLE: "mastodon" };
+        const r = runStepLocally("components/config-files/env.sh", vars, [], env);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.stdout).toContain("changed since the last copy (by key): GONE NEW_KEY SECRET_KEY_BASE");
+        expect(r.stdout).not.toMatch(/secret-value|pa'ss/);
+        expect(readFileSync(join(target, ".env.production"), "utf8")).toContain("NEW_KEY=x");
+        expect(r.stdout).toContain("role mastodon on the target server has the password of DB_PASS");
+        // The throwaway cluster trusts local logins: the password is read back from pg_authid.
+        const hash = spawnSync(
+            "runuser",
+            [
+                "-u",
+                "postgres",
+                "--",
+                "psql",
+                "-X",
+                "-qAt",
+                "-c",
+                "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'mastodon'",
+            ],
+            {
+                encoding: "utf8",
+                env: { ...process.env, ...env },
+            },
+        );
+        expect(hash.stdout.trim()).toBe("t");
+        // The next copy finds nothing changed.
+        const again = runStepLocally("components/config-files/env.sh", vars, [], env);
+        expect(again.stdout).toContain(".env.production: unchanged since the last copy");
+    }, 60_000);
 });
 
 /**
