@@ -21,6 +21,7 @@ import { CloseHistory } from "./lib/close-phase";
 import { closeRunbook } from "./close";
 import { phasePlan, recordFor, rollbackAfterDnsError, transitionError, transitionWarning } from "./lib/phase";
 import { serverOf } from "./lib/server";
+import { factsDrift } from "./lib/facts";
 import { StepGroup } from "./lib/step-group";
 import { Preflight } from "./components/preflight";
 import { Ec2Host } from "./components/ec2-host";
@@ -155,7 +156,43 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         { ...steps, dependsOn: transfersReady },
     );
 
-    // 5. Media: pre-sync in prepare (repeatable); in the cutover one more pass while the source is still live,
+    // 5. Cutover, before any downtime: the source surveyed again (an upgrade or a move of Redis since prepare is
+    //    reported by name) and the target checked against what it is now.
+    const recheck = plan.downtime
+        ? new Preflight(
+              "preflight-cutover",
+              {
+                  source,
+                  domain: cfg.domain,
+                  dbName: cfg.source.dbName,
+                  mediaOnS3: cfg.source.mediaOnS3,
+                  elasticsearch: cfg.source.elasticsearch,
+              },
+              { ...steps, dependsOn: [preflight.check] },
+          )
+        : undefined;
+    recheck &&
+        pulumi.all([preflight.facts, recheck.facts]).apply(([before, now]) => {
+            const drift = factsDrift(before, now);
+            if (drift.length > 0)
+                pulumi.log.warn(`the source server changed since prepare: ${drift.join(", ")} (the target is checked again)`);
+        });
+    const recheckReady =
+        recheck &&
+        new TargetReadiness(
+            "target-cutover",
+            {
+                target,
+                cloudInit: false,
+                facts: recheck.facts,
+                mediaOnS3: cfg.source.mediaOnS3,
+                dbName: cfg.source.dbName,
+                allowNonEmptyDb: cfg.database.allowNonEmptyTarget,
+            },
+            { ...steps, dependsOn: [readiness.ready] },
+        );
+
+    // 6. Media: pre-sync in prepare (repeatable); in the cutover one more pass while the source is still live,
     //    so that the final delta pass once it is stopped covers only minutes of changes.
     //    Nothing to move when media is in object storage.
     const media = plan.mediaPresync
@@ -172,13 +209,13 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
           )
         : undefined;
 
-    // 6. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server (after
+    // 7. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server (after
     //    the media catch-up). Once complete, these are retained: destroying the stack never revives the source server.
-    const maintenance = plan.downtime
+    const maintenance = recheckReady
         ? new Maintenance(
               "maintenance",
               { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
-              { ...steps, dependsOn: [readiness.ready, config.env] },
+              { ...steps, dependsOn: [readiness.ready, recheckReady.ready, config.env] },
           )
         : undefined;
     const services =
@@ -187,7 +224,17 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
 
     const mediaFinal = services && plan.mediaFinal ? media?.finalPass(services.stop) : undefined;
 
-    // 7. Database dump and restore, and Redis, while the source is stopped.
+    // 8. What prepare copied is copied again once nothing changes it any more (an edited .env.production, a
+    //    renewed certificate, changed units), each change reported by name; the crontab set aside is carried.
+    const refreshed =
+        services &&
+        new ConfigFiles(
+            "config-cutover",
+            { source, target, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir, crontab: true },
+            { ...steps, dependsOn: [services.stop, config.env, config.nginx, config.units, config.pgbouncer, ...transfersReady] },
+        );
+
+    // 9. Database dump and restore, and Redis, while the source is stopped.
     const database =
         services &&
         new Database(
@@ -203,9 +250,14 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             { ...steps, dependsOn: [services.stop, ...transfersReady] },
         );
     const redis =
-        services && new Redis("redis", { source, target }, { ...steps, dependsOn: [services.stop, config.env, ...transfersReady] });
+        services &&
+        new Redis(
+            "redis",
+            { source, target },
+            { ...steps, dependsOn: present(services.stop, config.env, refreshed?.env, ...transfersReady) },
+        );
 
-    // 8. Verify: row counts and media identical on both servers, while nothing can write on the target
+    // 10. Verify: row counts and media identical on both servers, while nothing can write on the target
     //    (before Mastodon starts there: a running Sidekiq would change the counts), and before DNS moves.
     const verify =
         database &&
@@ -220,7 +272,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             { ...steps, dependsOn: present(database.restore, mediaFinal, ...transfersReady) },
         );
 
-    // 9. The application on the target: assets in prepare; start (after the verification), health, feeds in cutover.
+    // 11. The application on the target: assets in prepare; start (after the verification), health, feeds in cutover.
     const app = new Application(
         "app",
         {
@@ -232,13 +284,26 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             dbName: cfg.source.dbName,
             analyzeJobs: cfg.database.restoreJobs,
             dataInPlace: plan.startTarget
-                ? present(database?.restore, mediaFinal, redis?.copy, verify?.check, config.nginx, config.units, config.pgbouncer)
+                ? present(
+                      database?.restore,
+                      mediaFinal,
+                      redis?.copy,
+                      verify?.check,
+                      config.nginx,
+                      config.units,
+                      config.pgbouncer,
+                      refreshed?.env,
+                      refreshed?.nginx,
+                      refreshed?.units,
+                      refreshed?.pgbouncer,
+                      refreshed?.crontab,
+                  )
                 : undefined,
         },
         { ...steps, dependsOn: [config.env] },
     );
 
-    // 10. DNS: TTL lowered in prepare, pointed at the target once healthy and verified, TTL restored in complete.
+    // 12. DNS: TTL lowered in prepare, pointed at the target once healthy and verified, TTL restored in complete.
     const dns =
         cfg.dns &&
         new Dns(
@@ -252,7 +317,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] },
         );
 
-    // 11. Once DNS points at the target: the source's nginx forwards every request there (clients on stale DNS).
+    // 13. Once DNS points at the target: the source's nginx forwards every request there (clients on stale DNS).
     const forwarding =
         dns && plan.downtime
             ? new Forwarding(
@@ -268,8 +333,11 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         readiness,
         key,
         config,
+        recheck,
+        recheckReady,
         maintenance,
         services,
+        refreshed,
         media,
         database,
         redis,

@@ -62,7 +62,7 @@ export class Application extends StepGroup {
         );
         if (args.dataInPlace) {
             this.start = this.step("start", t, script("start.sh", {}, ["mastodon"]), {
-                undo: script("stop.sh", {}, ["mastodon"]),
+                undo: script("stop.sh", { MASTODON_USER: t.mastodonUser }, ["mastodon"]),
                 after: [this.precompile, ...args.dataInPlace],
             });
             this.health = this.step("health", t, healthScript(args.domain, args.healthTimeoutSeconds), { after: [this.start] });

@@ -20,6 +20,11 @@ export interface ConfigFilesArgs {
     nginxSite: string;
     /** Directory of our own on the target for the certificate files. */
     tlsDir: string;
+    /**
+     * The cutover's refresh (after Mastodon stopped on the source): also carry the Mastodon user's crontab,
+     * which the stop set aside on the source (`config-files/crontab.sh`).
+     */
+    crontab?: boolean;
 }
 
 export const copyEnvScript = ({ source, target }: { source: Server; target: Server }): StepScript =>
@@ -41,11 +46,21 @@ export const copyUnitsScript = ({ source, target }: { source: Server; target: Se
         TARGET_LIVE: target.liveDir,
     });
 
+export const carryCrontabScript = ({ source, target }: { source: Server; target: Server }): StepScript =>
+    script("crontab.sh", {
+        TARGET_USER: target.mastodonUser,
+        SOURCE_LIVE: source.liveDir,
+        TARGET_LIVE: target.liveDir,
+        TARGET_WORK: target.workDir,
+    });
+
 export class ConfigFiles extends StepGroup {
     readonly env: command.remote.Command;
     readonly nginx: command.remote.Command;
     readonly units: command.remote.Command;
     readonly pgbouncer: command.remote.Command;
+    /** The crontab carried to the target (the cutover's refresh only). */
+    readonly crontab?: command.remote.Command;
 
     constructor(name: string, args: ConfigFilesArgs, opts?: StepGroupOptions) {
         super("ConfigFiles", name, opts);
@@ -54,6 +69,7 @@ export class ConfigFiles extends StepGroup {
         this.nginx = copy("nginx", copyNginxScript({ site: args.nginxSite, tlsDir: args.tlsDir }));
         this.units = copy("systemd", copyUnitsScript(args));
         this.pgbouncer = copy("pgbouncer", script("pgbouncer.sh", {}));
+        if (args.crontab) this.crontab = copy("crontab", carryCrontabScript(args));
         this.done();
     }
 }

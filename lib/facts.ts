@@ -1,3 +1,11 @@
+/** The facts whose change between prepare and the cutover matters for the target (sizes change anyway). */
+export const DRIFT_FACTS = ["mastodonVersion", "pgMajor", "collate", "redisPort", "redisVersion"] as const;
+
+/** The names of the facts that differ between the prepare's survey and the cutover's (never their values). */
+export function factsDrift(prepare: SourceFacts, cutover: SourceFacts): string[] {
+    return DRIFT_FACTS.filter(k => prepare[k] !== cutover[k]);
+}
+
 /** What the source server's preflight reports (no secrets); the target's readiness check compares against it. */
 export interface SourceFacts {
     /** `git describe --tags` of the source checkout: the version the target must run. */

@@ -5,7 +5,10 @@
 shopt -s nullglob
 units=(/etc/systemd/system/mastodon-*.service)
 [ ${#units[@]} -gt 0 ] || die "no /etc/systemd/system/mastodon-*.service on the source server"
-rsync -a -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "${units[@]}" "$PEER:/etc/systemd/system/"
+# Compared with the target's units as they were copied (the target's rewrite of User= and WorkingDirectory=
+# makes those differ there): the ones written are reported by name.
+changed=$(rsync -a -c -i -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "${units[@]}" "$PEER:/etc/systemd/system/" | awk '$1 ~ /^[<>]f/ { print $2 }' | tr '\n' ' ')
+log "systemd units written (new or changed): ${changed:-none}"
 install_units() {
   if [ "$SOURCE_USER" != "$TARGET_USER" ] || [ "$SOURCE_LIVE" != "$TARGET_LIVE" ]; then
     sed -i -e "s#^User=.*#User=$TARGET_USER#" -e "s#^WorkingDirectory=.*#WorkingDirectory=$TARGET_LIVE#" /etc/systemd/system/mastodon-*.service

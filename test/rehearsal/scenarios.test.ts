@@ -213,11 +213,13 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         r.onSource('mkdir -p /etc/pgbouncer && echo \'"mastodon" ""\' > /etc/pgbouncer/userlist.txt');
         await phases(r, "prepare");
         expect(r.onTarget("cat /etc/pgbouncer/userlist.txt")).toContain("mastodon");
-        // Data appears again before the cutover: the restore itself refuses, and DNS never moves.
+        // Data appears again before the cutover: the cutover's readiness check refuses it before any downtime
+        // (the restore would refuse it too), and DNS never moves.
         precious("mastodon_production");
         const refused = await r.phase("cutover");
         expect(refused.ok).toBe(false);
-        expect(refused.error).toContain("already holds 1 tables: refusing to restore over it");
+        expect(refused.error).toContain("database mastodon_production on the target server already holds 1 tables");
+        expect(r.fetch("source", "/health")).toBe("OK");
         expect(r.psql("target", "mastodon_production", "SELECT note FROM precious")).toBe("keep me");
         expect(r.dnsRecord()?.content).toBe(SOURCE_ADDR);
         // Explicitly allowed: the database is renamed aside, not dropped.

@@ -186,3 +186,39 @@ describe("rollback after DNS moved", () => {
         expect(notMoved.error).toBeUndefined();
     });
 });
+
+describe("what prepare copied is refreshed at the cutover", () => {
+    it("the facts that changed since prepare are named, never their values", async () => {
+        const { factsDrift } = await import("../../lib/facts");
+        const base = {
+            mastodonVersion: "v4.5.2",
+            pgMajor: 15,
+            collate: "C.UTF-8",
+            dbBytes: 1,
+            mediaBytes: 2,
+            redisPort: 6379,
+            redisVersion: "7.0.15",
+        };
+        expect(factsDrift(base, { ...base, dbBytes: 5, mediaBytes: 9 })).toEqual([]);
+        expect(factsDrift(base, { ...base, mastodonVersion: "v4.5.3", redisVersion: "7.2.4" })).toEqual([
+            "mastodonVersion",
+            "redisVersion",
+        ]);
+    });
+
+    it("the cutover copies .env.production, nginx, units and pgbouncer again and carries the crontab; complete keeps them", async () => {
+        for (const [phase, previous] of [
+            ["cutover", "prepare"],
+            ["complete", "cutover"],
+        ]) {
+            const run = await runProgram(baseConfig({ phase }), { previousPhase: previous });
+            expect(run.error).toBeUndefined();
+            for (const step of ["env", "nginx", "systemd", "pgbouncer", "crontab"]) {
+                expect(run.names(), `${phase} ${step}`).toContain(`config-cutover-${step}`);
+            }
+            expect(run.names()).toContain("target-cutover-ready");
+        }
+        const prepare = await runProgram(baseConfig());
+        expect(prepare.names().filter(n => n.includes("cutover"))).toEqual([]);
+    });
+});

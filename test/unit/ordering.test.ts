@@ -36,6 +36,16 @@ const EDGES: [string, string, string][] = [
     ["final media pass after the catch-up pass", "media-final", "media-catchup"],
     ["ANALYZE after the health check (outside the window)", "app-analyze", "app-health"],
     ["forwarding to the target once DNS points there", "forwarding-on", "dns-a"],
+    ["the source surveyed again at the cutover", "preflight-cutover-source", "preflight-source"],
+    ["maintenance page only on a target checked against the source as it is now", "maintenance-page", "target-cutover-ready"],
+    ["config copied again once Mastodon is stopped on the source", "config-cutover-env", "source-services-stop"],
+    ["certificates copied again once Mastodon is stopped", "config-cutover-nginx", "source-services-stop"],
+    ["the crontab carried after the stop set it aside", "config-cutover-crontab", "source-services-stop"],
+    ["Redis copy after the refreshed .env.production", "redis-copy", "config-cutover-env"],
+    ["start after the refreshed .env.production", "app-start", "config-cutover-env"],
+    ["start after the refreshed nginx site and certificates", "app-start", "config-cutover-nginx"],
+    ["start after the refreshed units", "app-start", "config-cutover-systemd"],
+    ["start after the crontab", "app-start", "config-cutover-crontab"],
 ];
 
 describe("ordering edges of the cutover", () => {
