@@ -20,8 +20,9 @@ redis_cli() {
   fi
 }
 
-# redis_info LIVE FIELD: one field of INFO (redis_version, loading, config_file, ...), without the CR.
-redis_info() { redis_cli "$1" INFO | tr -d '\r' | sed -n "s/^$2://p"; }
+# redis_info LIVE FIELD: one field of INFO (redis_version, loading, config_file, ...), without the CR; empty
+# when Redis does not answer.
+redis_info() { { redis_cli "$1" INFO 2>/dev/null || true; } | tr -d '\r' | sed -n "s/^$2://p"; }
 
 # redis_persistent LIVE: the keys without an expiry, per database ("db0=12 db3=4"), from INFO keyspace. A
 # copy of an RDB drops the keys that expired meanwhile (rate limits, streaming, cache); these never do.
