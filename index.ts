@@ -246,6 +246,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 jobs: cfg.database.restoreJobs,
                 allowNonEmptyTarget: cfg.database.allowNonEmptyTarget,
                 targetReady: readiness.ready,
+                removeDumps: plan.keepSourceDown,
             },
             { ...steps, dependsOn: [services.stop, ...transfersReady] },
         );

@@ -30,6 +30,8 @@ export interface DatabaseArgs {
     allowNonEmptyTarget: boolean;
     /** The target's readiness check: the restore waits for it. */
     targetReady: pulumi.Resource;
+    /** The move is complete: the full dumps are removed from both servers (`database/cleanup.sh`). */
+    removeDumps: boolean;
 }
 
 /** The dump directory (pg_dump -Fd). */
@@ -104,6 +106,14 @@ export class Database extends StepGroup {
             ),
             { undo: script("set-aside.sh", { DB: dbName }), after: [this.transfer, this.dump, args.targetReady] },
         );
+        if (args.removeDumps) {
+            for (const [suffix, server] of [
+                ["cleanup-source", source],
+                ["cleanup-target", target],
+            ] as const) {
+                this.step(suffix, server, script("cleanup.sh", { DUMP: dumpPath(server.workDir, dbName) }), { after: [this.restore] });
+            }
+        }
         this.done();
     }
 }

@@ -222,3 +222,23 @@ describe("what prepare copied is refreshed at the cutover", () => {
         expect(prepare.names().filter(n => n.includes("cutover"))).toEqual([]);
     });
 });
+
+describe("full dumps do not stay on the servers", () => {
+    it("complete removes the dump from both servers, after the restore", async () => {
+        const run = await runProgram(baseConfig({ phase: "complete" }), { previousPhase: "cutover" });
+        expect(run.error).toBeUndefined();
+        for (const [name, host] of [
+            ["database-cleanup-source", "203.0.113.10"],
+            ["database-cleanup-target", "198.51.100.20"],
+        ]) {
+            const step = run.byName(name);
+            expect(step.dependsOn).toContain("database-restore");
+            expect(unwrapRemote(String(step.inputs.create))).toContain(
+                "DUMP='/var/lib/mastodon-migration/test/db/mastodon_production.dump'",
+            );
+            expect(JSON.stringify(step.inputs.connection)).toContain(host);
+        }
+        const cutover = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
+        expect(cutover.names().filter(n => n.includes("cleanup"))).toEqual([]);
+    });
+});

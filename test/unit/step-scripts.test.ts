@@ -389,3 +389,21 @@ describe("source services (source-services/stop.sh and start.sh) with stand-in s
         expect(readFileSync(join(s.state, "crontab"), "utf8")).toContain("tootctl media remove");
     });
 });
+
+describe("database cleanup (database/cleanup.sh) in complete", () => {
+    it("removes the full dump and leaves a note of where it was; a second run keeps the note", () => {
+        const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+        mkdirSync(join(work, "db"));
+        const dump = join(work, "db", "mastodon_production.dump");
+        writeFileSync(dump, "PGDMP secret rows");
+        const r = runStepLocally("components/database/cleanup.sh", { WORK: work, DUMP: dump });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(spawnSync("test", ["-e", dump]).status).toBe(1);
+        const note = readFileSync(join(work, "db", "last-dump.txt"), "utf8");
+        expect(note).toContain(`the dump ${dump} (17 bytes, written `);
+        const again = runStepLocally("components/database/cleanup.sh", { WORK: work, DUMP: dump });
+        expect(again.status).toBe(0);
+        expect(again.stdout).toContain("was removed on");
+    });
+});
