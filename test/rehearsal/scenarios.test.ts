@@ -195,6 +195,46 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(r.dnsRecord()).toEqual({ content: TARGET_ADDR, ttl: 3600 });
     });
 
+    it("7. after the cutover every step's script and connection change (another SSH user, new settings): complete touches nothing the users wrote on the target", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing" });
+        r.setup();
+        await phases(r, "prepare", "cutover");
+        // Users write on the target server once DNS points there: a row, an upload, a Redis key.
+        r.psql(
+            "target",
+            "mastodon_production",
+            "INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('written_after_cutover', NULL, now(), now())",
+        );
+        const upload = "/home/mastodon/live/public/system/after-cutover.png";
+        r.onTarget(`echo uploaded > ${upload} && chown mastodon:mastodon ${upload}`);
+        r.onTarget("redis-cli SET written:after:cutover yes >/dev/null");
+        // A program upgrade and rotated access: every step's rendered script and its connection change.
+        r.opts.sshUser = "admin";
+        r.opts.config = { maintenanceMessage: "Back soon.", dbRestoreJobs: "1", feedsBuildConcurrency: "2", healthTimeoutSeconds: "90" };
+        const complete = await r.phase("complete");
+        expect(complete.ok, complete.error).toBe(true);
+        const commands = complete.events.filter(e => e.type === "command:remote:Command");
+        // Steps that ran only their keep-update (nothing on the servers) ...
+        expect(commands.filter(e => e.op === "update").length).toBeGreaterThan(15);
+        // ... and nothing else but the key's removal and the dumps' cleanup.
+        const others = commands.filter(e => e.op !== "update" && e.op !== "same").map(e => `${e.op} ${e.name}`);
+        expect(others.sort()).toEqual([
+            "create database-cleanup-source",
+            "create database-cleanup-target",
+            "delete migration-key-authorize",
+            "delete migration-key-generate",
+        ]);
+        expect(r.psql("target", "mastodon_production", "SELECT count(*) FROM accounts WHERE username = 'written_after_cutover'")).toBe("1");
+        expect(r.onTarget(`cat ${upload}`).trim()).toBe("uploaded");
+        expect(r.onTarget("redis-cli GET written:after:cutover").trim()).toBe("yes");
+        expect(r.onTarget("ls /var/lib/mastodon-migration/rehearsal/db")).not.toContain(".dump");
+        expect(r.onSource("ls /var/lib/mastodon-migration/rehearsal/db")).not.toContain(".dump");
+        expect(r.fetch("target", "/health")).toBe("OK");
+        // The state now holds the new connection and scripts (a later destroy or rollback uses them).
+        const restore = readState(r.statePath).resources.find(x => x.name === "database-restore")!;
+        expect((restore.inputs.connection as { user: string }).user).toBe("admin");
+    });
+
     it("6. a database that already holds tables on the target server is refused (in prepare and at the restore), then renamed aside when allowed", async () => {
         const r = new Rehearsal({ size: "tiny", targetKind: "existing" });
         r.setup();
