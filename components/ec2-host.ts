@@ -35,9 +35,15 @@ export interface Ec2HostArgs extends Ec2Settings {
 export const UBUNTU_2404 = { owner: "099720109477", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*" };
 
 /** cloud-init user data that runs `ec2-host/prerequisites.sh` once. */
-export function cloudInitUserData(a: { version: string; mastodonUser: string; dbRole: string; liveDir: string }): string {
+export function cloudInitUserData(a: {
+    version: string;
+    mastodonUser: string;
+    dbRole: string;
+    liveDir: string;
+    pgbouncer: boolean;
+}): string {
     const prerequisites = standaloneScript(
-        script("prerequisites.sh", { VERSION: a.version, MUSER: a.mastodonUser, ROLE: a.dbRole, LIVE: a.liveDir }),
+        script("prerequisites.sh", { VERSION: a.version, MUSER: a.mastodonUser, ROLE: a.dbRole, LIVE: a.liveDir, PGBOUNCER: a.pgbouncer }),
     );
     return [
         "#cloud-config",
@@ -111,6 +117,7 @@ export class Ec2Host extends pulumi.ComponentResource {
                 mastodonUser: args.mastodonUser,
                 dbRole: args.dbRole,
                 liveDir: args.liveDir,
+                pgbouncer: f.pgbouncer,
             }),
         );
         this.instance = new aws.ec2.Instance(

@@ -43,6 +43,7 @@ export function readyScript(a: Omit<TargetReadinessArgs, "facts" | "cloudInit"> 
         SOURCE_MEDIA_BYTES: f.mediaBytes,
         REDIS_PORT: f.redisPort,
         SOURCE_REDIS_VERSION: f.redisVersion,
+        SOURCE_PGBOUNCER: f.pgbouncer,
     });
 }
 

@@ -1,5 +1,5 @@
 /** The facts whose change between prepare and the cutover matters for the target (sizes change anyway). */
-export const DRIFT_FACTS = ["mastodonVersion", "pgMajor", "collate", "redisPort", "redisVersion"] as const;
+export const DRIFT_FACTS = ["mastodonVersion", "pgMajor", "collate", "redisPort", "redisVersion", "pgbouncer"] as const;
 
 /** The names of the facts that differ between the prepare's survey and the cutover's (never their values). */
 export function factsDrift(prepare: SourceFacts, cutover: SourceFacts): string[] {
@@ -22,4 +22,6 @@ export interface SourceFacts {
     redisPort: number;
     /** Version of the source's Redis: the target's must be the same or newer to load its RDB format. */
     redisVersion: string;
+    /** pgbouncer is configured on the source (`/etc/pgbouncer/pgbouncer.ini`): the target needs it installed. */
+    pgbouncer: boolean;
 }

@@ -37,6 +37,8 @@ media_bytes=0
 if [ "$MEDIA_ON_S3" = false ]; then read -r _ media_bytes < <(media_stats "$LIVE"); fi
 free=$(df -B1 --output=avail "$WORK" | tail -n 1)
 [ "$free" -gt "$db_bytes" ] || die "only $free bytes free in $WORK on the source server; the dump needs up to $db_bytes: free space or set workDir"
+pgbouncer=false
+[ ! -f /etc/pgbouncer/pgbouncer.ini ] || pgbouncer=true
 log "Mastodon $version, PostgreSQL $pg_major, database $DB $db_bytes bytes, media $media_bytes bytes"
-result "$(printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"mediaBytes":%d,"redisPort":%d,"redisVersion":"%s"}' \
-  "$version" "$pg_major" "$collate" "$db_bytes" "$media_bytes" "${redis_port:-6379}" "$redis_version")"
+result "$(printf 'FACTS {"mastodonVersion":"%s","pgMajor":%d,"collate":"%s","dbBytes":%d,"mediaBytes":%d,"redisPort":%d,"redisVersion":"%s","pgbouncer":%s}' \
+  "$version" "$pg_major" "$collate" "$db_bytes" "$media_bytes" "${redis_port:-6379}" "$redis_version" "$pgbouncer")"

@@ -2,10 +2,13 @@
 # The target server is ready for the move: the same Mastodon version as the source, a PostgreSQL at least as
 # new, the role, room for the database and media, no database in the way, Redis without AOF. Runs in
 # prepare, so every refusal comes before any downtime.
-# inputs: LIVE MASTODON_USER ROLE DB ALLOW_NON_EMPTY_DB MEDIA_ON_S3 SOURCE_VERSION SOURCE_PG_MAJOR SOURCE_COLLATE SOURCE_DB_BYTES SOURCE_MEDIA_BYTES REDIS_PORT SOURCE_REDIS_VERSION
+# inputs: LIVE MASTODON_USER ROLE DB ALLOW_NON_EMPTY_DB MEDIA_ON_S3 SOURCE_VERSION SOURCE_PG_MAJOR SOURCE_COLLATE SOURCE_DB_BYTES SOURCE_MEDIA_BYTES REDIS_PORT SOURCE_REDIS_VERSION SOURCE_PGBOUNCER
 for tool in pg_restore psql rsync redis-cli redis-server nginx curl flock ssh-keygen; do
   command -v "$tool" >/dev/null || die "$tool is missing on the target server: install the prerequisites of the install guide"
 done
+if [ "$SOURCE_PGBOUNCER" = true ]; then
+  command -v pgbouncer >/dev/null || die "pgbouncer is configured on the source server (/etc/pgbouncer/pgbouncer.ini) but not installed on the target server: apt-get install pgbouncer"
+fi
 [ -d "$LIVE" ] || die "no Mastodon checkout at $LIVE on the target server: follow the install guide (without mastodon:setup) or set targetLiveDir"
 version=$(as_user "$MASTODON_USER" git -C "$LIVE" describe --tags 2>/dev/null) || die "cannot read the Mastodon version in $LIVE on the target server"
 [ "$version" = "$SOURCE_VERSION" ] || die "the target server has Mastodon $version but the source server runs $SOURCE_VERSION: check out the same version (git -C $LIVE checkout $SOURCE_VERSION)"

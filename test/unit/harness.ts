@@ -70,7 +70,7 @@ function fakeStdout(name: string): string {
     if (name === "tombstone-dump") return `ARCHIVE {"name":"db.final.dump.age","sha256":"${"b".repeat(64)}","bytes":1234}`;
     if (name === "tombstone-stop") return 'STOPPED {"at":"2026-12-20T10:00:00Z"}';
     if (name.startsWith("preflight") && name.endsWith("-source")) {
-        return 'FACTS {"mastodonVersion":"v4.5.2","pgMajor":15,"collate":"C.UTF-8","dbBytes":1000,"mediaBytes":2000,"redisPort":6379,"redisVersion":"7.0.15"}\nmastodon-migration step=preflight-source seconds=1';
+        return 'FACTS {"mastodonVersion":"v4.5.2","pgMajor":15,"collate":"C.UTF-8","dbBytes":1000,"mediaBytes":2000,"redisPort":6379,"redisVersion":"7.0.15","pgbouncer":false}\nmastodon-migration step=preflight-source seconds=1';
     }
     if (name.endsWith("-generate")) return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey mastodon-migration@social.example.org";
     if (name.endsWith("-dump")) return `DUMP_SHA256=${"a".repeat(64)}\nmastodon-migration step=${name} seconds=3`;

@@ -198,6 +198,7 @@ describe("what prepare copied is refreshed at the cutover", () => {
             mediaBytes: 2,
             redisPort: 6379,
             redisVersion: "7.0.15",
+            pgbouncer: false,
         };
         expect(factsDrift(base, { ...base, dbBytes: 5, mediaBytes: 9 })).toEqual([]);
         expect(factsDrift(base, { ...base, mastodonVersion: "v4.5.3", redisVersion: "7.2.4" })).toEqual([
@@ -240,5 +241,37 @@ describe("full dumps do not stay on the servers", () => {
         }
         const cutover = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
         expect(cutover.names().filter(n => n.includes("cleanup"))).toEqual([]);
+    });
+});
+
+describe("the target is made equivalent: pgbouncer", () => {
+    it("a source with pgbouncer configured: the readiness check requires it on the target, and a new EC2 server installs it", async () => {
+        const { readyScript } = await import("../../components/target-readiness");
+        const { cloudInitUserData } = await import("../../components/ec2-host");
+        const run = await runProgram(baseConfig());
+        expect(unwrapRemote(String(run.byName("target-ready").inputs.create))).toContain("SOURCE_PGBOUNCER=false");
+        const facts = {
+            mastodonVersion: "v4.5.2",
+            pgMajor: 15,
+            collate: "C.UTF-8",
+            dbBytes: 1,
+            mediaBytes: 2,
+            redisPort: 6379,
+            redisVersion: "7.0.15",
+            pgbouncer: true,
+        };
+        const target = { liveDir: "/home/mastodon/live", mastodonUser: "mastodon", dbRole: "mastodon" } as never;
+        const script = readyScript({ target, facts, mediaOnS3: false, dbName: "mastodon_production", allowNonEmptyDb: false });
+        expect(script.vars.SOURCE_PGBOUNCER).toBe(true);
+        const userData = cloudInitUserData({
+            version: "v4.5.2",
+            mastodonUser: "mastodon",
+            dbRole: "mastodon",
+            liveDir: "/l",
+            pgbouncer: true,
+        });
+        const prerequisites = Buffer.from(userData.match(/content: (\S+)/)![1], "base64").toString();
+        expect(prerequisites).toContain("PGBOUNCER=true");
+        expect(prerequisites).toContain("apt-get install -y pgbouncer");
     });
 });

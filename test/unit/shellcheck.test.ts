@@ -85,6 +85,7 @@ describe("shellcheck of every generated script", () => {
             mastodonUser: "mastodon",
             dbRole: "mastodon",
             liveDir: "/home/mastodon/live",
+            pgbouncer: true,
         });
         const script = Buffer.from(userData.match(/content: (\S+)/)![1], "base64").toString();
         expect(shellcheck(script)).toBe("");
