@@ -4,7 +4,7 @@
  * PostgreSQL cluster or redis-server (`rehearsal/instance/local-services.ts`).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -405,5 +405,24 @@ describe("database cleanup (database/cleanup.sh) in complete", () => {
         const again = runStepLocally("components/database/cleanup.sh", { WORK: work, DUMP: dump });
         expect(again.status).toBe(0);
         expect(again.stdout).toContain("was removed on");
+    });
+});
+
+describe("no step hides an rsync failure", () => {
+    /** Commands (continuation lines joined) where rsync's status is lost: a pipeline or list ending in `|| true`. */
+    function hiddenRsync(text: string): string[] {
+        return text
+            .replace(/\\\n\s*/g, " ")
+            .split("\n")
+            .filter(l => /\brsync\b/.test(l) && !l.trim().startsWith("#") && /\|\|\s*(true|:)\b/.test(l));
+    }
+
+    it("every rsync's own status decides (the scripts run under pipefail; nothing ends in || true)", () => {
+        const files = readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" }).filter(f => f.endsWith(".sh"));
+        expect(files.length).toBeGreaterThan(20);
+        const found = files.flatMap(f => hiddenRsync(readFileSync(join(root, "components", f), "utf8")).map(l => `${f}: ${l.trim()}`));
+        expect(found).toEqual([]);
+        // The check finds the old pattern.
+        expect(hiddenRsync('rsync -a "$SRC" "$PEER:$DEST" \\\n  | grep -E "^Number" || true\n')).toHaveLength(1);
     });
 });
