@@ -235,7 +235,7 @@ describe("full dumps do not stay on the servers", () => {
             const step = run.byName(name);
             expect(step.dependsOn).toContain("database-restore");
             expect(unwrapRemote(String(step.inputs.create))).toContain(
-                "DUMP='/var/lib/mastodon-migration/test/db/mastodon_production.dump'",
+                "DUMP='/var/lib/mastodon-migration/test/db/mastodon_production.dump.d'",
             );
             expect(JSON.stringify(step.inputs.connection)).toContain(host);
         }
