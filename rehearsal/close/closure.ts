@@ -371,6 +371,25 @@ export class Closure {
         return out;
     }
 
+    /**
+     * Where the upload credentials' secret (the recorded IAM access key's) shows outside the values the
+     * engine's state marks secret: the log, or any resource's plain inputs and outputs. Empty when it never leaked.
+     */
+    uploadSecretLeaks(): string[] {
+        const state = readState(this.r.statePath);
+        const key = state.resources.find(x => x.type === "aws:iam/accessKey:AccessKey");
+        const secret = key ? String(key.outputs.secret ?? "") : "";
+        if (!secret) return [];
+        const found: string[] = [];
+        if (readFileSync(this.r.logPath, "utf8").includes(secret)) found.push("engine log");
+        for (const r of state.resources.filter(x => x !== key)) {
+            const inputs = { ...r.inputs } as Record<string, unknown>;
+            for (const path of r.secretPaths) delete inputs[path];
+            if (JSON.stringify([inputs, r.outputs]).includes(secret)) found.push(r.name);
+        }
+        return found;
+    }
+
     /** DNS records in the engine's state (recorded, as Cloudflare is a stand-in). */
     dnsState(): string[] {
         return readState(this.r.statePath)

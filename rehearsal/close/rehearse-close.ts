@@ -88,6 +88,11 @@ export async function rehearseClose(size: SizeName): Promise<number> {
         const tomb = await phase("tombstone");
         const archive = tomb.outputs.archive as { bucket: string; key: string; sha256: string; bytes: number };
         const restored = c.restoreArchive(archive.key);
+        const uploadLeaks = c.uploadSecretLeaks();
+        check(
+            uploadLeaks.length === 0,
+            `the upload credentials' secret went only through the step's secret stdin${uploadLeaks.length ? `: found in ${uploadLeaks.join(", ")}` : ""}`,
+        );
         console.log(
             `  archive s3://${archive.bucket}/${archive.key}: ${restored.bytes} bytes, downloaded, decrypted (age), restored into a scratch database: ${restored.tables} tables, ${restored.rows} rows, ${restored.accounts} local accounts marked deleted`,
         );
@@ -108,10 +113,7 @@ export async function rehearseClose(size: SizeName): Promise<number> {
         for (const [unit, state] of Object.entries(c.services())) console.log(`  ${unit.padEnd(20)} ${state}`);
         for (const d of c.dnsState()) console.log(`  DNS ${d}`);
         const leaks = c.r.leakedSecrets();
-        check(
-            leaks.length === 0,
-            "no secret of .env.production, the SSH key or the upload credentials in the engine's state, log or outputs",
-        );
+        check(leaks.length === 0, "no secret of .env.production or the SSH key in the engine's state, log or outputs");
         console.log(failures.length === 0 ? "\n== closing rehearsal passed" : `\n== closing rehearsal FAILED: ${failures.join("; ")}`);
         return failures.length === 0 ? 0 : 1;
     } finally {

@@ -31,7 +31,7 @@ const status = (rows: PathStatus[], what: string) => rows.find(r => r.what === w
 
 describe.runIf(asRoot)("closing an instance", () => {
     it("1. announce -> closing -> self-destruct (connection dropped while following) -> tombstone (upload interrupted) -> parked; no way back after self-destruct", async () => {
-        const c = new Closure({ size: "tiny", periodSeconds: 6 });
+        const c = new Closure({ size: "tiny", periodSeconds: 2 });
         closures.push(c);
         await c.setup();
         const before = c.statusTable();
@@ -41,10 +41,13 @@ describe.runIf(asRoot)("closing an instance", () => {
         await ok(c, "announce");
         expect(c.psql("SELECT count(*) FROM announcements WHERE published AND text LIKE '%2026-12-31%successor.example%'")).toBe("1");
         expect(c.psql("SELECT value FROM settings WHERE var = 'registrations_mode'")).toBe("--- none");
+        // (A period of 10 minutes for this one up, so that it is surely refused; 2 s for the rest.)
+        c.opts.config = { closeTestPeriodSeconds: "600" };
         const early = await c.phase("closing");
+        c.opts.config = {};
         expect(early.ok).toBe(false);
-        expect(early.error).toMatch(/the notice period runs until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
-        await sleep(6);
+        expect(early.error).toMatch(/the notice period runs until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(announced .*, 600 s\)/);
+        expect(c.r.runs[c.r.runs.length - 1].events.filter(e => e.op !== "same")).toEqual([]);
 
         // closing: 410 for all but media and archives, every archive built, then the download period.
         await ok(c, "closing");
@@ -52,7 +55,7 @@ describe.runIf(asRoot)("closing an instance", () => {
         c.pickArchive();
         const closing = c.statusTable();
         for (const row of closing) expect(row.status, row.what).toBe(["media", "export archive"].includes(row.what) ? 200 : 410);
-        await sleep(6); // the download period
+        await sleep(2); // the download period
 
         // self-destruct, with the SSH connection dropped while the notices are followed: the next up follows
         // again, and the instance is never self-destructed twice.
@@ -105,6 +108,15 @@ describe.runIf(asRoot)("closing an instance", () => {
                 .map(r => r.accessKeyId),
         );
         expect([...writers]).toEqual([accessKey!.id]);
+        // Its secret reached the server only as the upload step's secret stdin: nowhere in the log or in plain state.
+        const secret = String(accessKey!.outputs.secret);
+        expect(secret).toMatch(/^rehearsal-secret-/);
+        const uploadStep = stateResource(readState(c.r.statePath), "command:remote:Command", "tombstone-upload")!;
+        expect(uploadStep.secretPaths).toContain("stdin");
+        expect(readFileSync(c.r.logPath, "utf8")).not.toContain(secret);
+        expect(String(uploadStep.inputs.create)).not.toContain(secret);
+        expect(JSON.stringify(uploadStep.outputs)).not.toContain(secret);
+        expect(c.uploadSecretLeaks()).toEqual([]);
         const tombstone = c.statusTable();
         for (const row of tombstone) expect(row.status, row.what).toBe(410);
         expect(c.services()).toMatchObject({
@@ -114,7 +126,7 @@ describe.runIf(asRoot)("closing an instance", () => {
         });
 
         // parked, after the tombstone period: the upload credentials are gone, the bucket and DNS stay.
-        await sleep(6);
+        await sleep(2);
         await ok(c, "parked");
         const state = readState(c.r.statePath);
         expect(stateResource(state, "aws:iam/accessKey:AccessKey", "archive-upload")).toBeUndefined();
@@ -131,7 +143,7 @@ describe.runIf(asRoot)("closing an instance", () => {
     });
 
     it("2. the backups gate times out with an archive pending, then passes; rollback to announce, then to open, undoes the closure", async () => {
-        const c = new Closure({ size: "tiny", periodSeconds: 2, pendingJobs: false, config: { closeBackupTimeoutSeconds: "15" } });
+        const c = new Closure({ size: "tiny", periodSeconds: 2, pendingJobs: false, config: { closeBackupTimeoutSeconds: "10" } });
         closures.push(c);
         await c.setup();
         await ok(c, "announce");
@@ -140,7 +152,7 @@ describe.runIf(asRoot)("closing an instance", () => {
         const orphan = Number(c.psql("SELECT min(id) FROM backups WHERE NOT processed"));
         const timedOut = await c.phase("closing");
         expect(timedOut.ok).toBe(false);
-        expect(timedOut.error).toMatch(/backups gate: 1 archives still pending after 15s/);
+        expect(timedOut.error).toMatch(/backups gate: 1 archives still pending after 10s/);
         expect(c.stepLog("archives-ready").some(l => /backups gate: \d+ pending, \d+ processed/.test(l))).toBe(true);
         // Nothing else changed meanwhile: 410 still in place, and no second request for anyone.
         expect(status(c.statusTable(), "web: home page")).toBe(410);
