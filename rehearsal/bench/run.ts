@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { generateInstance, InstanceBundle, SizeName } from "../instance/generate";
 import { loadInstance } from "../instance/load";
 import { hostRun, Rehearsal } from "../rehearsal";
-import { DEFAULT_DOMAIN, onHost, onHostChecked, REPO_ROOT, sandboxUp, TARGET_ADDR } from "../sandbox/sandbox";
+import { DEFAULT_DOMAIN, onHost, onHostChecked, REPO_ROOT, sandboxUp, SOURCE_ADDR, TARGET_ADDR } from "../sandbox/sandbox";
 import { CONFIG_KEYS } from "../../lib/config-keys";
 import { ganttSvg } from "./svg";
 
@@ -223,6 +223,9 @@ function seedRun(bundle: InstanceBundle, size: string): { result: BenchResult; d
     return { result: { strategy: "seed", size, window, steps, staleDns: { withoutForwarding: window + LOW_TTL } }, dbBytes };
 }
 
+/** The server a step ran on, by its role (the engine records addresses). */
+const roleOf = (host?: string) => (host === SOURCE_ADDR ? "source" : host === TARGET_ADDR ? "target" : host);
+
 /** (b)/(c) The program: prepare, then the cutover; the window from the rehearsal's events. */
 async function programRun(bundle: InstanceBundle, size: string, strategy: Strategy, dir: string): Promise<BenchResult> {
     const r = new Rehearsal({
@@ -244,7 +247,12 @@ async function programRun(bundle: InstanceBundle, size: string, strategy: Strate
     const cutover = r.runs.find(x => x.phase === "cutover")!;
     const steps = cutover.events
         .filter(e => e.op !== "same" && e.ok)
-        .map(e => ({ name: e.name, host: e.host, start: (Date.parse(e.startedAt) - t0) / 1000, end: (Date.parse(e.endedAt) - t0) / 1000 }))
+        .map(e => ({
+            name: e.name,
+            host: roleOf(e.host),
+            start: (Date.parse(e.startedAt) - t0) / 1000,
+            end: (Date.parse(e.endedAt) - t0) / 1000,
+        }))
         .sort((a, b) => a.start - b.start);
     const dns = steps.find(s => s.name === "dns-a");
     const forwarding = steps.find(s => s.name === "forwarding-on");
