@@ -87,20 +87,39 @@ async function up(opts: UpOptions): Promise<UpResult> {
     const programErrors: string[] = [];
     process.on("unhandledRejection", err => programErrors.push(err instanceof Error ? err.message : String(err)));
 
-    log(`TEST STAND-IN engine (not Pulumi): up ${opts.project}/${opts.stack}`);
-    await engine.runPendingDeletes();
+    const verb = opts.destroy ? "destroy" : opts.preview ? "preview" : "up";
+    log(`TEST STAND-IN engine (not Pulumi): ${verb} ${opts.project}/${opts.stack}`);
+    if (opts.destroy) {
+        const ok = await engine.destroyAll();
+        writeState(opts.statePath, engine.nextState(ok ? {} : undefined));
+        const error = ok ? undefined : engine.failures.join("\n");
+        log(ok ? "destroy: ok" : `destroy: failed\n${error}`);
+        return { ok, ...(error ? { error } : {}), outputs: {}, events: engine.events };
+    }
+    if (!opts.preview) await engine.runPendingDeletes();
     const pulumi = loadPulumi(opts.projectDir);
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
     // "organization" is what the CLI reports for self-managed backends; the program names its own stack with it.
-    await pulumi.runtime.setMocks(engine.mocks(), opts.project, opts.stack, false, "organization");
+    await pulumi.runtime.setMocks(engine.mocks(), opts.project, opts.stack, opts.preview === true, "organization");
     process.chdir(opts.projectDir);
 
     let returned: Obj | undefined;
-    try {
-        returned = await loadProgram(opts.projectDir)();
-    } catch (err) {
-        programErrors.push(err instanceof Error ? err.message : String(err));
-    }
+    // The program runs inside a root stack, as under the CLI, so that a stack transformation sees every
+    // resource's options (the mocks never receive them): protect, retainOnDelete, ignoreChanges, ...
+    await pulumi.runtime
+        .runInPulumiStack(async () => {
+            pulumi.runtime.registerStackTransformation(args => {
+                engine.noteOptions(args.type, args.name, args.opts as pulumiType.CustomResourceOptions);
+                return undefined;
+            });
+            try {
+                returned = await loadProgram(opts.projectDir)();
+            } catch (err) {
+                programErrors.push(err instanceof Error ? err.message : String(err));
+            }
+            return undefined;
+        })
+        .catch((err: unknown) => programErrors.push(err instanceof Error ? err.message : String(err)));
     await settle(pulumi, engine);
 
     let outputs: { plain: Obj; marked: Obj } | undefined;
@@ -111,13 +130,13 @@ async function up(opts: UpOptions): Promise<UpResult> {
         programErrors.push(err instanceof Error ? err.message : String(err));
     }
     const programOk = engine.failures.length === 0 && programErrors.length === 0;
-    if (programOk) await engine.deletePhase();
+    if (programOk) await (opts.preview ? engine.planDeletes() : engine.deletePhase());
     const ok = programOk && engine.failures.length === 0;
-    writeState(opts.statePath, engine.nextState(ok ? outputs?.marked : undefined));
+    if (!opts.preview) writeState(opts.statePath, engine.nextState(ok ? outputs?.marked : undefined));
 
     const error = ok ? undefined : [...engine.failures, ...(engine.failures.length ? [] : programErrors.slice(0, 3))].join("\n");
     if (!ok) drainLeakWarning(opts.projectDir);
-    log(ok ? "up: ok" : `up: failed\n${error}`);
+    log(ok ? `${verb}: ok` : `${verb}: failed\n${error}`);
     return { ok, ...(error ? { error } : {}), outputs: outputs?.plain ?? {}, events: engine.events };
 }
 

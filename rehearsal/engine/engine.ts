@@ -3,9 +3,12 @@
  * create / same / update / replace per resource like the engine's step generator, run the
  * @pulumi/command provider's operations for real, and delete what left the program afterwards.
  *
- * Known gaps against the real engine (the mocks API hides resource options):
- * - deleteBeforeReplace, retainOnDelete, deletedWith, protect, ignoreChanges, replaceOnChanges and
- *   customTimeouts are invisible; replacements are always create-before-delete.
+ * Resource options, which the mocks API hides, come from a stack transformation in the child
+ * (`noteOptions`): protect (no delete, no replacement), retainOnDelete (dropped from state, delete command
+ * not run), ignoreChanges (old value kept), replaceOnChanges, deleteBeforeReplace. Stored with the resource,
+ * so a resource that left the program is deleted (or retained, or refused) by the options it had.
+ * Known gaps against the real engine:
+ * - deletedWith and customTimeouts are not honoured.
  * - Dependencies are not visible either: deletes run in reverse order of completion, which is a
  *   topological order because dependents register only after their dependencies returned.
  * - Non-command providers (aws, cloudflare, ...) are recorded, never called.
@@ -15,7 +18,7 @@ import type * as pulumiType from "@pulumi/pulumi";
 import { COMMAND_TYPES, COPY_TO_REMOTE, commandFor, hostOf, runCommandOp } from "./providers";
 import { isSecretMarked, readState, resourceKey } from "./state";
 import type { FaultPlan } from "./ssh";
-import type { EngineState, StateResource, StepEvent, StepOp, UpOptions } from "./types";
+import type { EngineState, ResourceOptionsSeen, StateResource, StepEvent, StepOp, UpOptions } from "./types";
 import { deepEqual, normalize, wrapSecret } from "./values";
 
 type Obj = Record<string, unknown>;
@@ -30,6 +33,41 @@ function hex(n: number): string {
     return crypto.randomBytes(n).toString("hex");
 }
 
+const VERBS: Record<StepOp, string> = {
+    create: "+ create",
+    update: "~ update",
+    delete: "- delete",
+    "replace-create": "+ replace",
+    "replace-delete": "- delete (replaced)",
+    same: "  same",
+    retain: "- retain (retainOnDelete: removed from the stack, delete not run)",
+};
+
+/** A property path of the options (`connection.host`, `triggers[*]`) as keys; an element path means its array. */
+function inputPath(path: string): string[] {
+    return path.replace(/\[[^\]]*\]/g, "").split(".").filter(Boolean);
+}
+
+/** The value at a dotted input path (`connection.host`). */
+function getPath(obj: Obj | undefined, path: string): unknown {
+    return inputPath(path).reduce<unknown>((o, k) => (o && typeof o === "object" ? (o as Obj)[k] : undefined), obj);
+}
+
+/** ignoreChanges: the old value of each listed path is kept (absent old value: the new one stays). */
+function keepIgnored(inputs: Obj, old: Obj | undefined, paths: string[] | undefined): Obj {
+    if (!old || !paths?.length) return inputs;
+    const result = structuredClone(inputs);
+    for (const path of paths) {
+        const keys = inputPath(path);
+        const value = getPath(old, path);
+        if (value === undefined) continue;
+        let o = result;
+        for (const k of keys.slice(0, -1)) o = (o[k] && typeof o[k] === "object" ? o[k] : (o[k] = {})) as Obj;
+        o[keys[keys.length - 1]!] = structuredClone(value);
+    }
+    return result;
+}
+
 function messageOf(err: unknown): string {
     return err instanceof Error ? err.message : String(err);
 }
@@ -40,6 +78,7 @@ export class Engine {
     private readonly current = new Map<string, StateResource>();
     private readonly registered = new Set<string>();
     private readonly queuedDeletes: StateResource[] = [];
+    private readonly options = new Map<string, ResourceOptionsSeen>();
     private inFlight = 0;
     private lastActivity = Date.now();
 
@@ -50,6 +89,17 @@ export class Engine {
     ) {
         for (const r of prev.resources) this.current.set(resourceKey(r.type, r.name), r);
         this.queuedDeletes.push(...prev.pendingDeletes);
+    }
+
+    /** Called by the child's stack transformation, before the resource reaches the mocks. */
+    noteOptions(type: string, name: string, opts: pulumiType.CustomResourceOptions): void {
+        const seen: ResourceOptionsSeen = {};
+        if (opts.protect !== undefined) seen.protect = opts.protect;
+        if (opts.retainOnDelete !== undefined) seen.retainOnDelete = opts.retainOnDelete;
+        if (opts.deleteBeforeReplace !== undefined) seen.deleteBeforeReplace = opts.deleteBeforeReplace;
+        if (opts.ignoreChanges?.length) seen.ignoreChanges = [...opts.ignoreChanges];
+        if (opts.replaceOnChanges?.length) seen.replaceOnChanges = [...opts.replaceOnChanges];
+        this.options.set(resourceKey(type, name), seen);
     }
 
     mocks(): pulumiType.runtime.Mocks {
@@ -86,27 +136,72 @@ export class Engine {
         if (this.registered.has(key)) throw new Error(`Duplicate resource URN '${key}'; try giving it a unique name`);
         this.registered.add(key);
         const secretPaths: string[] = [];
-        const inputs = (await normalize(args.inputs, "", secretPaths)) as Obj;
         const old = this.current.get(key);
-        const op = this.decide(args.type, old, inputs);
-        if (op === "same") return this.same(key, args, old!);
+        const options = this.options.get(key) ?? {};
+        const inputs = keepIgnored((await normalize(args.inputs, "", secretPaths)) as Obj, old?.inputs, options.ignoreChanges);
+        const op = this.decide(args.type, old, inputs, options);
+        if (op === "replace-create" && (old?.options?.protect || options.protect))
+            await this.step(args.name, args.type, op, hostOf(inputs), () =>
+                Promise.reject(new Error(`unable to replace ${args.name}: it is protected (protect: true); unprotect it first`)),
+            );
+        if (this.opts.preview) return this.plan(args, op, old);
+        if (op === "same") return this.same(key, args, old!, options);
+        if (op === "replace-create" && old && options.deleteBeforeReplace && !(await this.deleteOne(old, "replace-delete")))
+            throw new Error(`${args.name}: the delete before its replacement failed`);
         const outputs = await this.step(args.name, args.type, op, hostOf(inputs), () =>
             COMMAND_TYPES.has(args.type) ? this.runCommand(args, op, inputs, old) : this.recordOnly(args),
         );
         const id = this.idFor(args, op === "replace-create" ? undefined : old);
-        if (op === "replace-create" && old) this.queuedDeletes.push(old);
-        this.save(key, { type: args.type, name: args.name, id, inputs, secretPaths, outputs, host: hostOf(inputs) });
+        if (op === "replace-create" && old && !options.deleteBeforeReplace) this.queuedDeletes.push(old);
+        this.save(key, { type: args.type, name: args.name, id, inputs, secretPaths, outputs, host: hostOf(inputs), options });
         return { id, state: { ...args.inputs, ...outputs, ...(COMMAND_TYPES.has(args.type) ? {} : { id }) } };
     }
 
-    private decide(type: string, old: StateResource | undefined, inputs: Obj): StepOp {
+    private decide(type: string, old: StateResource | undefined, inputs: Obj, options: ResourceOptionsSeen): StepOp {
         if (!old) return "create";
         if (deepEqual(old.inputs, inputs)) return "same";
         if (COMMAND_TYPES.has(type) && !deepEqual(old.inputs.triggers, inputs.triggers)) return "replace-create";
+        for (const p of options.replaceOnChanges ?? []) {
+            if (p === "*" || !deepEqual(getPath(old.inputs, p), getPath(inputs, p))) return "replace-create";
+        }
         return "update";
     }
 
-    private same(key: string, args: MockArgs, old: StateResource): MockResult {
+    /** preview: the step as decided, printed and recorded, nothing run; dependents see the old outputs. */
+    private plan(args: MockArgs, op: StepOp, old: StateResource | undefined): MockResult {
+        this.planned(args.name, args.type, op, old?.host);
+        return { id: old?.id ?? `${args.name}-preview`, state: { ...args.inputs, ...(old?.outputs ?? {}) } };
+    }
+
+    private planned(name: string, type: string, op: StepOp, host: string | undefined, note = ""): void {
+        const now = new Date().toISOString();
+        this.events.push({ name, type, op, host, startedAt: now, endedAt: now, seconds: 0, ok: true, planned: true });
+        if (op !== "same") this.log(`${VERBS[op]} ${name}${host ? ` (${host})` : ""}${note} (preview: not run)`);
+    }
+
+    /** preview: what would leave the program, and how (deleted, retained, or refused as protected). */
+    async planDeletes(): Promise<void> {
+        const gone = [...this.current.entries()].filter(([key]) => !this.registered.has(key)).sort((a, b) => b[1].seq - a[1].seq);
+        for (const [, r] of gone) {
+            if (r.options?.protect) {
+                this.failures.push(`${r.name}: unable to delete: it is protected (protect: true)`);
+                this.log(`✗ ${r.name}: would be deleted, but it is protected (protect: true)`);
+            } else this.planned(r.name, r.type, r.options?.retainOnDelete ? "retain" : "delete", r.host);
+        }
+    }
+
+    /** `pulumi destroy`: every resource, newest first; protected ones stop it, retained ones only leave the state. */
+    async destroyAll(): Promise<boolean> {
+        const all = [...this.current.entries()].sort((a, b) => b[1].seq - a[1].seq);
+        for (const [key, r] of all) {
+            if (!(await this.deleteOne(r, "delete"))) return false;
+            this.current.delete(key);
+        }
+        await this.runPendingDeletes();
+        return this.failures.length === 0;
+    }
+
+    private same(key: string, args: MockArgs, old: StateResource, options: ResourceOptionsSeen): MockResult {
         const now = new Date().toISOString();
         this.events.push({
             name: args.name,
@@ -118,7 +213,7 @@ export class Engine {
             seconds: 0,
             ok: true,
         });
-        this.save(key, { ...old });
+        this.save(key, { ...old, options });
         return { id: old.id, state: { ...args.inputs, ...old.outputs } };
     }
 
@@ -184,15 +279,7 @@ export class Engine {
     /** Time one step, log it like `pulumi up`, record the event; rethrows so the program sees the failure. */
     private async step<T>(name: string, type: string, op: StepOp, host: string | undefined, fn: () => Promise<T>): Promise<T> {
         const started = new Date();
-        const verb = {
-            create: "+ create",
-            update: "~ update",
-            delete: "- delete",
-            "replace-create": "+ replace",
-            "replace-delete": "- delete (replaced)",
-            same: "  same",
-        }[op];
-        this.log(`${verb} ${name}${host ? ` (${host})` : ""}`);
+        this.log(`${VERBS[op]} ${name}${host ? ` (${host})` : ""}`);
         const finish = (ok: boolean, error?: string) => {
             const ended = new Date();
             const seconds = Math.round((ended.getTime() - started.getTime()) / 100) / 10;
@@ -223,6 +310,20 @@ export class Engine {
 
     /** Run a stored delete (stored connection/stdin/environment). Returns false when it failed. */
     private async deleteOne(r: StateResource, op: "delete" | "replace-delete"): Promise<boolean> {
+        if (r.options?.protect) {
+            try {
+                await this.step(r.name, r.type, op, r.host, () =>
+                    Promise.reject(new Error(`unable to delete ${r.name}: it is protected (protect: true); unprotect it first`)),
+                );
+            } catch {
+                return false;
+            }
+        }
+        if (r.options?.retainOnDelete) {
+            // Removed from the stack; its delete command never runs (what it did stays in place).
+            await this.step(r.name, r.type, "retain", r.host, async () => undefined);
+            return true;
+        }
         const hasDelete = COMMAND_TYPES.has(r.type) && r.type !== COPY_TO_REMOTE && commandFor(r.inputs, "delete") !== undefined;
         try {
             await this.step(r.name, r.type, op, r.host, async () => {

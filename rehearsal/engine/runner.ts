@@ -78,3 +78,13 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
+
+/** `pulumi preview`: the program runs and every step is decided and printed; nothing runs, the state is kept. */
+export function preview(opts: UpOptions): Promise<UpResult> {
+    return up({ ...opts, preview: true });
+}
+
+/** `pulumi destroy`: every resource of the state, newest first, by the options it was registered with. */
+export function destroy(opts: UpOptions): Promise<UpResult> {
+    return up({ ...opts, destroy: true });
+}

@@ -26,9 +26,24 @@ export interface UpOptions {
     faults?: Fault[];
     /** StackReference name -> state file of that stack. Any other name reads this stack's own previous outputs. */
     stackStates?: Record<string, string>;
+    /** `pulumi preview`: the program runs, every step is decided and printed, nothing runs, the state is kept. */
+    preview?: boolean;
+    /** `pulumi destroy`: no program; every resource in the state is deleted, newest first. */
+    destroy?: boolean;
 }
 
-export type StepOp = "create" | "update" | "delete" | "replace-create" | "replace-delete" | "same";
+/** The resource options the engine honours (captured by a stack transformation in the child). */
+export interface ResourceOptionsSeen {
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    deleteBeforeReplace?: boolean;
+    /** Input paths (`create`, `connection.host`) whose changes are ignored: the old value is kept. */
+    ignoreChanges?: string[];
+    /** Input paths whose changes replace the resource (`*`: any change). */
+    replaceOnChanges?: string[];
+}
+
+export type StepOp = "create" | "update" | "delete" | "replace-create" | "replace-delete" | "same" | "retain";
 
 export interface StepEvent {
     name: string;
@@ -40,6 +55,8 @@ export interface StepEvent {
     seconds: number;
     ok: boolean;
     error?: string;
+    /** preview: planned, not run. */
+    planned?: boolean;
 }
 
 export interface UpResult {
@@ -69,6 +86,8 @@ export interface StateResource {
     /** Provider-computed outputs (stdout/stderr, publicIp, ...). */
     outputs: Record<string, unknown>;
     host?: string;
+    /** The resource options of its last registration. */
+    options?: ResourceOptionsSeen;
     updatedAt: string;
 }
 

@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readState, stateResource, up, type Fault, type UpResult } from "../../rehearsal/engine/runner";
+import { destroy, preview, readState, stateResource, up, type Fault, type UpOptions, type UpResult } from "../../rehearsal/engine/runner";
 
 const PROJECT = "mastodon-migration";
 const PROGRAM = path.resolve(__dirname, "../fixtures/engine/program");
@@ -77,8 +77,12 @@ function scenario(name: string, program = name) {
     fs.mkdirSync(dir, { recursive: true });
     const statePath = path.join(dir, "state.json");
     const logPath = path.join(dir, "up.log");
-    const run = (phase: number, extra: { faults?: Fault[]; config?: Record<string, string> } = {}): Promise<UpResult> =>
-        up({
+    const run = (
+        phase: number,
+        extra: { faults?: Fault[]; config?: Record<string, string> } = {},
+        verb: (o: UpOptions) => Promise<UpResult> = up,
+    ): Promise<UpResult> =>
+        verb({
             projectDir: PROGRAM,
             project: PROJECT,
             stack: name,
@@ -228,4 +232,73 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
         expect(log).not.toContain("BEGIN OPENSSH PRIVATE KEY");
         expect(result.outputs.local).toBe(`local-sees-${token}`);
     }, 60_000);
+
+    it("honours protect, retainOnDelete, ignoreChanges, deleteBeforeReplace and replaceOnChanges; preview runs nothing; destroy", async () => {
+        const s = scenario("options");
+        const first = await s.run(1);
+        expect(first.ok, first.error).toBe(true);
+        const names = ["protected", "retained", "ignored", "dbr", "cbr", "roc", "plain"];
+        for (const n of names) expect(s.lines(`${n}.log`), n).toEqual(["create-v1"]);
+        const stored = (n: string) => stateResource(readState(s.statePath), "command:remote:Command", n);
+        expect(stored("protected")?.options).toMatchObject({ protect: true });
+        expect(stored("ignored")?.options).toMatchObject({ ignoreChanges: ["create", "delete"] });
+        // @pulumi/command's own option: a change of `triggers` replaces (the engine reads it like any other).
+        expect(stored("plain")?.options).toEqual({ replaceOnChanges: ["triggers[*]"] });
+
+        // preview of phase 2: every decision printed, nothing run, the state untouched.
+        const before = fs.readFileSync(s.statePath, "utf8");
+        const planned = await s.run(2, {}, preview);
+        expect(planned.ok, planned.error).toBe(true);
+        expect(planned.events.every(e => e.planned)).toBe(true);
+        expect(Object.fromEntries(planned.events.map(e => [e.name, e.op]))).toEqual({
+            protected: "update",
+            retained: "update",
+            ignored: "same",
+            dbr: "replace-create",
+            cbr: "replace-create",
+            roc: "replace-create",
+            plain: "update",
+        });
+        for (const n of names) expect(s.lines(`${n}.log`), n).toEqual(["create-v1"]);
+        expect(fs.readFileSync(s.statePath, "utf8")).toBe(before);
+        expect(fs.readFileSync(s.logPath, "utf8")).toContain("+ replace dbr (127.0.0.1) (preview: not run)");
+
+        // up of phase 2: ignoreChanges keeps the old command (nothing runs), deleteBeforeReplace deletes the
+        // old one first, the default replacement creates first, replaceOnChanges replaces instead of updating.
+        const second = await s.run(2);
+        expect(second.ok, second.error).toBe(true);
+        expect(s.lines("ignored.log")).toEqual(["create-v1"]);
+        expect(stored("ignored")?.inputs.create).toContain("create-v1");
+        expect(s.lines("dbr.log")).toEqual(["create-v1", "delete-v1", "create-v2"]);
+        expect(s.lines("cbr.log")).toEqual(["create-v1", "create-v2", "delete-v1"]);
+        expect(s.lines("roc.log")).toEqual(["create-v1", "create-v2", "delete-v1"]);
+        expect(s.lines("plain.log")).toEqual(["create-v1", "create-v2"]); // no update command: create again
+        const order = ops(second).filter(o => o.includes(":dbr:"));
+        expect(order).toEqual(["replace-delete:dbr:ok", "replace-create:dbr:ok"]);
+
+        // A protected resource cannot leave the program: the up fails, it stays in the state, nothing else is lost.
+        const leave = await s.run(3);
+        expect(leave.ok).toBe(false);
+        expect(leave.error).toContain("protected: unable to delete protected: it is protected (protect: true)");
+        expect(s.lines("protected.log")).toEqual(["create-v1", "create-v2"]);
+        expect(stored("protected")).toBeDefined();
+        // destroy refuses the protected resource too; unprotected (by an up that registers it so), destroy deletes
+        // everything newest first, and the retained resource only leaves the state: its delete never runs.
+        const refused = await s.run(2, {}, destroy);
+        expect(refused.ok).toBe(false);
+        expect(refused.error).toContain("it is protected");
+        const unprotect = await s.run(2, { config: { [`${PROJECT}:unprotect`]: "true" } });
+        expect(unprotect.ok, unprotect.error).toBe(true);
+        expect(stored("protected")?.options).toMatchObject({ protect: false });
+        const destroyed = await s.run(2, {}, destroy);
+        expect(destroyed.ok, destroyed.error).toBe(true);
+        expect(readState(s.statePath).resources).toEqual([]);
+        // (it may have left the state in phase 3 already, before the protected one stopped the deletes, and come
+        // back in the up that unprotected it: then created again; in no case deleted)
+        expect(s.lines("retained.log").slice(0, 2)).toEqual(["create-v1", "create-v2"]);
+        expect(s.lines("retained.log").filter(l => l.startsWith("delete"))).toEqual([]);
+        expect([...ops(leave), ...ops(destroyed)]).toContain("retain:retained:ok");
+        expect(s.lines("protected.log").at(-1)).toBe("delete-v2");
+        expect(s.lines("ignored.log")).toEqual(["create-v1", "delete-v1"]);
+    }, 120_000);
 });
