@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { ALT_TEXTS, DISPLAY_NAMES, EXOTIC_FILE_NAMES, HASHTAGS, NOTES, REMOTE_DOMAINS, SENTENCES, USERNAME_STEMS } from "./corpus";
 import { renderEnv } from "./env";
 import { writeRedis } from "./redis-data";
+import { MORE_CONSTRAINTS_SQL, MORE_TABLES_SQL, writeMoreTables } from "./more-tables";
 import { Account, BASE_MS, Model, YEAR_MS, idPartition, snowflake, toTimestamp } from "./model";
 import { Rng } from "./rng";
 import { postDataSql, preDataSql } from "./schema";
@@ -552,8 +553,8 @@ export function generateInstance(opts: GenerateOptions): InstanceBundle {
         envFile: join(dir, "env.production"),
     };
     rmSync(paths.publicDir, { recursive: true, force: true });
-    writeFileSync(paths.schemaSql, preDataSql(rng.fork("salt").hex(32)));
-    writeFileSync(paths.constraintsSql, postDataSql());
+    writeFileSync(paths.schemaSql, preDataSql(rng.fork("salt").hex(32)) + MORE_TABLES_SQL);
+    writeFileSync(paths.constraintsSql, postDataSql() + MORE_CONSTRAINTS_SQL);
 
     const data = new FileSink(paths.dataSql);
     data.write("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n");
@@ -574,7 +575,8 @@ export function generateInstance(opts: GenerateOptions): InstanceBundle {
     const backups = writeBackups(data, rng.fork("backups"), spec, users, files);
     const fixedBytes = files.reduce((s, f) => s + f.size, 0);
     const media = writeMedia(data, rng.fork("media"), spec, model, Math.max(spec.mediaFiles * 4096, spec.mediaBytes - fixedBytes), files);
-    const seqs = sequenceValues(model, users, follows, backups.rows, media);
+    const more = writeMoreTables(data, rng.fork("more-tables"), model);
+    const seqs = { ...sequenceValues(model, users, follows, backups.rows, media), ...more.sequences };
     writeSetvals(data, seqs);
     data.close();
 
@@ -610,6 +612,7 @@ export function generateInstance(opts: GenerateOptions): InstanceBundle {
                 media_attachments: media,
                 follows,
                 backups: backups.rows,
+                ...more.tables,
             },
             sequences: seqs,
         },

@@ -21,12 +21,24 @@ export interface DbPrint {
     sequences: Record<string, { lastValue: string; isCalled: boolean }>;
     /** Row count, or -1 when not populated. */
     matviews: Record<string, number>;
+    /** md5 over the rows of each populated materialized view (order-independent). */
+    matviewContents: Record<string, string>;
+    /** Owner of the schema, of every sequence and of every function (`schema public`, `sequence x`, `function f(args)`). */
+    owners: Record<string, string>;
 }
 
 export interface MediaPrint {
     sha256: string;
     size: number;
     owner: string;
+    /** Octal permission bits, e.g. `644`. */
+    mode: string;
+}
+
+/** Owner and octal mode of a directory of the media tree. */
+export interface DirPrint {
+    owner: string;
+    mode: string;
 }
 
 export interface RedisPrint {
@@ -42,6 +54,8 @@ export interface Fingerprint {
     db: DbPrint | null;
     /** Relative path under `public/system` → file print; null when the directory is absent. */
     media: Record<string, MediaPrint> | null;
+    /** Relative path (`.` for `public/system` itself) → directory print; null when the tree is absent. */
+    mediaDirs: Record<string, DirPrint> | null;
     /** Key → print; null when Redis was not inspected. */
     redis: Record<string, RedisPrint> | null;
     env: { sha256: string; mode: string; owner: string } | null;
@@ -94,9 +108,15 @@ SELECT format('SELECT %L, %L, last_value, is_called FROM %I.%I', 'S', c.relname,
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relkind = 'S' ORDER BY c.relname \gexec
 SELECT CASE WHEN ispopulated
-         THEN format('SELECT %L, %L, count(*) FROM %I.%I', 'V', matviewname, schemaname, matviewname)
-         ELSE format('SELECT %L, %L, -1', 'V', matviewname) END
+         THEN format('SELECT %L, %L, count(*), md5(coalesce(string_agg(md5(t::text), %L ORDER BY md5(t::text)), %L)) FROM %I.%I t',
+                     'V', matviewname, '', '', schemaname, matviewname)
+         ELSE format('SELECT %L, %L, -1, %L', 'V', matviewname, '') END
   FROM pg_matviews WHERE schemaname = 'public' ORDER BY matviewname \gexec
+SELECT 'O', 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public';
+SELECT 'O', 'sequence ' || c.relname, pg_get_userbyid(c.relowner)
+  FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'S';
+SELECT 'O', format('function %s(%s)', p.proname, pg_get_function_identity_arguments(p.oid)), pg_get_userbyid(p.proowner)
+  FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace;
 `;
 
 /** Returns one line per key: hex(key) type sha1(canonical content) length volatile|persistent. */
@@ -155,7 +175,8 @@ export function fingerprintScript(opts: FingerprintOptions = {}): string {
         "else echo DB_ABSENT; fi",
         `if [ -d ${shQuote(media)} ]; then`,
         `  cd ${shQuote(media)}`,
-        "  echo \"MEDIA_SIZES $(find . -type f -printf '%s %u %P\\0' | base64 -w0)\"",
+        "  echo \"MEDIA_SIZES $(find . -type f -printf '%s %u %m %P\\0' | base64 -w0)\"",
+        "  echo \"MEDIA_DIRS $(find . -type d -printf '%u %m %P\\0' | base64 -w0)\"",
         '  echo "MEDIA_HASHES $(find . -type f -print0 | xargs -0 -r sha256sum -z | base64 -w0)"',
         "  cd /",
         "else echo MEDIA_ABSENT; fi",
@@ -177,13 +198,13 @@ function decodeB64(line: string, tag: string): Buffer {
     return Buffer.from(line.slice(tag.length + 1), "base64");
 }
 
-/** NUL-separated records from `find -printf '%s %u %P\0'` and `sha256sum -z`. */
+/** NUL-separated records from `find -printf '%s %u %m %P\0'` and `sha256sum -z`. */
 function parseMedia(sizes: Buffer, hashes: Buffer): Record<string, MediaPrint> {
     const media: Record<string, MediaPrint> = {};
     for (const rec of sizes.toString("utf8").split("\0").filter(Boolean)) {
-        const m = /^(\d+) (\S+) ([\s\S]*)$/.exec(rec);
+        const m = /^(\d+) (\S+) ([0-7]+) ([\s\S]*)$/.exec(rec);
         if (!m) throw new Error(`bad media size record: ${JSON.stringify(rec)}`);
-        media[m[3] as string] = { size: Number(m[1]), owner: m[2] as string, sha256: "" };
+        media[m[4] as string] = { size: Number(m[1]), owner: m[2] as string, mode: m[3] as string, sha256: "" };
     }
     for (const rec of hashes.toString("utf8").split("\0").filter(Boolean)) {
         const m = /^([0-9a-f]{64}) [ *]\.\/([\s\S]*)$/.exec(rec);
@@ -194,6 +215,17 @@ function parseMedia(sizes: Buffer, hashes: Buffer): Record<string, MediaPrint> {
     // A file seen by one scan only came or went while the app ran: it is not part of the print.
     for (const [rel, entry] of Object.entries(media)) if (!entry.sha256) delete media[rel];
     return media;
+}
+
+/** NUL-separated records from `find -type d -printf '%u %m %P\0'`. */
+function parseDirs(records: Buffer): Record<string, DirPrint> {
+    const dirs: Record<string, DirPrint> = {};
+    for (const rec of records.toString("utf8").split("\0").filter(Boolean)) {
+        const m = /^(\S+) ([0-7]+) ?([\s\S]*)$/.exec(rec);
+        if (!m) throw new Error(`bad media directory record: ${JSON.stringify(rec)}`);
+        dirs[m[3] || "."] = { owner: m[1] as string, mode: m[2] as string };
+    }
+    return dirs;
 }
 
 function parseRedis(text: string): Record<string, RedisPrint> {
@@ -212,7 +244,7 @@ function parseRedis(text: string): Record<string, RedisPrint> {
 }
 
 function emptyDb(): DbPrint {
-    return { encoding: "", collate: "", schemaHash: "", tables: {}, sequences: {}, matviews: {} };
+    return { encoding: "", collate: "", schemaHash: "", tables: {}, sequences: {}, matviews: {}, matviewContents: {}, owners: {} };
 }
 
 /** Applies one tab-separated psql line (tags D, H, T, S, V) to the db print. */
@@ -222,17 +254,21 @@ function parseDbLine(db: DbPrint, fields: string[]): void {
     else if (tag === "H") db.schemaHash = a;
     else if (tag === "T") db.tables[a] = { owner: b, rows: Number(c), checksum: d };
     else if (tag === "S") db.sequences[a] = { lastValue: b, isCalled: c === "t" };
-    else if (tag === "V") db.matviews[a] = Number(b);
+    else if (tag === "V") {
+        db.matviews[a] = Number(b);
+        if (c) db.matviewContents[a] = c;
+    } else if (tag === "O") db.owners[a] = b;
     else throw new Error(`unexpected fingerprint line: ${fields.join("\t").slice(0, 200)}`);
 }
 
 export function parseFingerprint(stdout: string): Fingerprint {
-    const fp: Fingerprint = { db: null, media: null, redis: null, env: null };
+    const fp: Fingerprint = { db: null, media: null, mediaDirs: null, redis: null, env: null };
     let sizes: Buffer | null = null;
     for (const line of stdout.split("\n").filter(Boolean)) {
         const word = line.split(/[ \t]/, 1)[0];
         if (word === "DB_ABSENT" || word === "MEDIA_ABSENT" || word === "ENV_ABSENT") continue;
         if (word === "MEDIA_SIZES") sizes = decodeB64(line, word);
+        else if (word === "MEDIA_DIRS") fp.mediaDirs = parseDirs(decodeB64(line, word));
         else if (word === "MEDIA_HASHES") fp.media = parseMedia(sizes ?? Buffer.alloc(0), decodeB64(line, word));
         else if (word === "REDIS") fp.redis = parseRedis(decodeB64(line, word).toString("utf8"));
         else if (word === "ENV") {
@@ -294,13 +330,23 @@ function compareDb(a: DbPrint | null, b: DbPrint | null, diff: Diff): void {
     );
     compareMaps("sequence", a.sequences, b.sequences, diff, (x, y) => fieldDiffs(x, y, ["lastValue", "isCalled"]));
     compareMaps("matview", a.matviews, b.matviews, diff, (x, y) => (x !== y ? [`rows ${x} != ${y}`] : []));
+    for (const [name, sum] of Object.entries(a.matviewContents ?? {})) {
+        const other = b.matviewContents?.[name];
+        if (other !== undefined && other !== sum && a.matviews[name] === b.matviews[name]) diff(`matview ${name}: content differs`);
+    }
+    compareMaps("owner of", a.owners ?? {}, b.owners ?? {}, diff, (x, y) => (x !== y ? [`${x} != ${y}`] : []));
 }
 
 function compareMedia(a: Fingerprint["media"], b: Fingerprint["media"], diff: Diff): void {
     if (!presence("media tree", a, b, diff) || !a || !b) return;
     compareMaps("media", a, b, diff, (x, y) =>
-        fieldDiffs(x, y, ["size", "owner"]).concat(x.size === y.size && x.sha256 !== y.sha256 ? ["sha256 differs"] : []),
+        fieldDiffs(x, y, ["size", "owner", "mode"]).concat(x.size === y.size && x.sha256 !== y.sha256 ? ["sha256 differs"] : []),
     );
+}
+
+function compareDirs(a: Fingerprint["mediaDirs"], b: Fingerprint["mediaDirs"], diff: Diff): void {
+    if (!a || !b) return; // absence is reported by the media tree
+    compareMaps("media directory", a, b, diff, (x, y) => fieldDiffs(x, y, ["owner", "mode"]));
 }
 
 function compareRedis(a: Fingerprint["redis"], b: Fingerprint["redis"], diff: Diff): void {
@@ -323,6 +369,7 @@ export function compareFingerprints(a: Fingerprint, b: Fingerprint): Comparison 
     const diff: Diff = msg => differences.push(msg);
     compareDb(a.db, b.db, diff);
     compareMedia(a.media, b.media, diff);
+    compareDirs(a.mediaDirs ?? null, b.mediaDirs ?? null, diff);
     compareRedis(a.redis, b.redis, diff);
     compareEnv(a.env, b.env, diff);
     return { identical: differences.length === 0, differences };
@@ -384,10 +431,22 @@ export function formatParityReport(
         ["sequences", `${ta.sequences}`, `${tb.sequences}`, matches(cmp.differences, ["sequence"])],
         ["matviews", `${n(ta.matviewRows)} rows`, `${n(tb.matviewRows)} rows`, matches(cmp.differences, ["matview"])],
         [
+            "owners (schema, sequences, functions)",
+            `${Object.keys(a.db?.owners ?? {}).length}`,
+            `${Object.keys(b.db?.owners ?? {}).length}`,
+            matches(cmp.differences, ["owner of"]),
+        ],
+        [
             "media files",
             `${n(ta.mediaFiles)} (${mib(ta.mediaBytes)})`,
             `${n(tb.mediaFiles)} (${mib(tb.mediaBytes)})`,
-            matches(cmp.differences, ["media"]),
+            matches(cmp.differences, ["media "]),
+        ],
+        [
+            "media directories (owner, mode)",
+            `${n(Object.keys(a.mediaDirs ?? {}).length)}`,
+            `${n(Object.keys(b.mediaDirs ?? {}).length)}`,
+            matches(cmp.differences, ["media directory", "media tree"]),
         ],
         [
             "redis keys",

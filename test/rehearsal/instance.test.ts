@@ -41,8 +41,22 @@ function sampleFingerprint(): Fingerprint {
             tables: { statuses: { rows: 10, checksum: "c1", owner: "mastodon" }, accounts: { rows: 3, checksum: "c2", owner: "mastodon" } },
             sequences: { statuses_id_seq: { lastValue: "10", isCalled: true } },
             matviews: { instances: 2 },
+            matviewContents: { instances: "m1" },
+            owners: {
+                "schema public": "mastodon",
+                "sequence statuses_id_seq": "mastodon",
+                "function timestamp_id(table_name text)": "mastodon",
+            },
         },
-        media: { "media_attachments/files/000/000/001/original/été photo.jpg": { sha256: "f".repeat(64), size: 100, owner: "mastodon" } },
+        media: {
+            "media_attachments/files/000/000/001/original/été photo.jpg": {
+                sha256: "f".repeat(64),
+                size: 100,
+                owner: "mastodon",
+                mode: "644",
+            },
+        },
+        mediaDirs: { ".": { owner: "mastodon", mode: "755" }, media_attachments: { owner: "mastodon", mode: "755" } },
         redis: { "feed:home:1": { type: "zset", hash: "1".repeat(40), length: 5, volatile: false } },
         env: { sha256: "e".repeat(64), mode: "600", owner: "mastodon" },
     };
@@ -77,6 +91,7 @@ describe("compareFingerprints (hand-built)", () => {
                     sha256: "0".repeat(64),
                     size: 100,
                     owner: "mastodon",
+                    mode: "644",
                 }),
             /^media "media_attachments.*été photo\.jpg": sha256 differs$/,
         ],
@@ -108,6 +123,35 @@ describe("compareFingerprints (hand-built)", () => {
             /^redis key queue:push: only on second$/,
         ],
         ["missing media tree", fp => void (fp.media = null), /^media tree: absent on second$/],
+        [
+            "one file mode",
+            fp =>
+                void ((fp.media as NonNullable<Fingerprint["media"]>)["media_attachments/files/000/000/001/original/été photo.jpg"]!.mode =
+                    "600"),
+            /^media ".*été photo\.jpg": mode 644 != 600$/,
+        ],
+        [
+            "one directory mode",
+            fp => void (fp.mediaDirs!.media_attachments!.mode = "700"),
+            /^media directory media_attachments: mode 755 != 700$/,
+        ],
+        ["the tree's own owner", fp => void (fp.mediaDirs!["."]!.owner = "root"), /^media directory \.: owner mastodon != root$/],
+        [
+            "a sequence owner",
+            fp => void (fp.db!.owners["sequence statuses_id_seq"] = "postgres"),
+            /^owner of "sequence statuses_id_seq": mastodon != postgres$/,
+        ],
+        [
+            "the schema owner",
+            fp => void (fp.db!.owners["schema public"] = "pg_database_owner"),
+            /^owner of "schema public": mastodon != pg_database_owner$/,
+        ],
+        [
+            "a function owner",
+            fp => void (fp.db!.owners["function timestamp_id(table_name text)"] = "postgres"),
+            /^owner of "function timestamp_id\(table_name text\)": mastodon != postgres$/,
+        ],
+        ["matview content, same row count", fp => void (fp.db!.matviewContents.instances = "m2"), /^matview instances: content differs$/],
     ];
     for (const [name, mutate, expected] of cases) {
         it(`detects exactly one difference: ${name}`, () => {
@@ -210,6 +254,21 @@ describe("load + fingerprint against throwaway PostgreSQL and Redis", () => {
         expect(base.redis?.["queue:default"]?.type).toBe("list");
         expect(base.env).toMatchObject({ mode: "600", owner: svc.target.osUser });
         expect(countPendingBackups(run, svc.target)).toBe(bundle.summary.pendingBackups);
+    });
+
+    it("is shaped like Mastodon: 20+ tables, a join table without a primary key, Rails' tables, several populated materialized views", () => {
+        const db = base.db as NonNullable<Fingerprint["db"]>;
+        expect(Object.keys(db.tables).length).toBeGreaterThanOrEqual(20);
+        for (const t of ["schema_migrations", "ar_internal_metadata", "statuses_tags"]) expect(db.tables[t]?.rows, t).toBeGreaterThan(0);
+        expect(sql("SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.statuses_tags'::regclass AND contype = 'p'").trim()).toBe(
+            "0",
+        );
+        expect(Object.keys(db.matviews).length).toBeGreaterThanOrEqual(3);
+        for (const [name, rows] of Object.entries(db.matviews)) expect(rows, name).toBeGreaterThan(0);
+        expect(Object.keys(db.matviewContents).sort()).toEqual(Object.keys(db.matviews).sort());
+        expect(db.owners["schema public"]).toBeDefined();
+        expect(db.owners["function timestamp_id(table_name text)"]).toBe("mastodon");
+        expect(base.mediaDirs?.["."]).toMatchObject({ owner: svc.target.osUser });
     });
 
     it("fingerprints twice to the same result", () => {
