@@ -78,7 +78,9 @@ export class Rehearsal {
      * The source server as it was when its services stopped: taken after each successful cutover, before
      * anything can start them again. Parity compares the target server with this.
      */
-    atStop?: { fingerprint: Fingerprint; jobs: { where: string; jid: string }[] };
+    atStop?: { fingerprint: Fingerprint; jobs: { where: string; jid: string }[]; certificate: string };
+    /** What `changeBetweenPhases` changed on the live source server, for the report. */
+    readonly changes: string[] = [];
     readonly setupSeconds: Record<string, number> = {};
 
     constructor(readonly opts: RehearsalOptions = {}) {
@@ -174,9 +176,54 @@ export class Rehearsal {
         if (running) throw new Error(`source services still running after the cutover: ${running}`);
         const run = hostRun("source");
         this.atStop = withStoppedRedis(run, port => ({
-            fingerprint: fingerprint(run, { redisPort: port }),
+            // Materialized views as a restore (which refreshes them) must produce them from the tables at stop.
+            fingerprint: fingerprint(run, { redisPort: port, matviews: "fresh" }),
             jobs: sidekiqJobs(run, port),
+            certificate: this.servedCertificate("source"),
         }));
+    }
+
+    /** SHA-256 fingerprint of the certificate a host's nginx serves for the instance's name. */
+    servedCertificate(host: HostName): string {
+        return this.checked(
+            host,
+            `openssl s_client -connect 127.0.0.1:443 -servername ${DEFAULT_DOMAIN} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256`,
+        ).trim();
+    }
+
+    /**
+     * What happens on a live instance between prepare and cutover, done on the running source server:
+     * uploads added and one deleted, `.env.production` edited (by its owner, in place), and the certificate
+     * renewed (new key, nginx reloaded). The move must carry the state at the cutover, not the one of prepare.
+     */
+    changeBetweenPhases(): string[] {
+        const live = "/home/mastodon/live";
+        const added = "media_attachments/files/999/000/001/original/ajouté après prepare 🐘.png";
+        const victim = this.onSource(
+            `cd ${live}/public/system && find media_attachments -type f -path '*/original/*' -printf '%P\\n' | LC_ALL=C sort | head -n 1`,
+        ).trim();
+        this.onSource(
+            [
+                "set -euo pipefail",
+                `cd ${live}/public/system`,
+                `runuser -u mastodon -- mkdir -p "$(dirname '${added}')"`,
+                `head -c 40000 /dev/urandom | runuser -u mastodon -- tee '${added}' >/dev/null`,
+                `rm -f 'media_attachments/${victim}'`,
+                `runuser -u mastodon -- sed -i 's/^DEFAULT_LOCALE=.*//; $a DEFAULT_LOCALE=fr' ${live}/.env.production`,
+                "cd /etc/ssl/mastodon-sandbox",
+                `openssl req -x509 -newkey rsa:2048 -nodes -days 90 -subj "/CN=${DEFAULT_DOMAIN}" -addext "subjectAltName=DNS:${DEFAULT_DOMAIN}" -keyout privkey.pem.new -out fullchain.pem.new 2>/dev/null`,
+                "chmod 600 privkey.pem.new && chmod 644 fullchain.pem.new && mv privkey.pem.new privkey.pem && mv fullchain.pem.new fullchain.pem",
+                "systemctl reload nginx",
+            ].join("\n"),
+        );
+        const changes = [
+            `media added: ${added}`,
+            `media deleted: media_attachments/${victim}`,
+            ".env.production edited (DEFAULT_LOCALE=fr)",
+            `certificate renewed (${this.servedCertificate("source").replace(/^.*=/, "").slice(0, 23)}…)`,
+        ];
+        this.changes.push(...changes);
+        return changes;
     }
 
     /** The DNS A record as the recorded Cloudflare resource holds it. */
@@ -220,8 +267,18 @@ export class Rehearsal {
     parity(): { identical: boolean; differences: string[]; expected: string[]; report: string; after: Fingerprint } {
         if (!this.atStop) throw new Error("parity needs the source server at stop: run a cutover first");
         const before = this.atStop.fingerprint;
+        // Rows beyond the source's highest id at stop can only have been written on the target after its start
+        // (ids grow with time): left out, counted, and matched with the journal read after everything else.
+        const excludeAbove = Object.fromEntries(Object.entries(before.db?.maxIds ?? {}).map(([t, id]) => [t, id || "0"]));
+        const after = fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon", excludeAbove });
+        const targetJobs = sidekiqJobs(hostRun("target"));
         const journal = readJournal(hostRun("target"));
-        const after = fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon", excludeRows: journal.rows });
+        const beyond = Object.entries(after.db?.above ?? {})
+            .filter(([t, n]) => n > (journal.rows[t]?.length ?? 0))
+            .map(
+                ([t, n]) =>
+                    `table ${t}: ${n} rows beyond the source's at stop, ${journal.rows[t]?.length ?? 0} written by the target's app`,
+            );
         const { differences } = compareFingerprints(before, after);
         const roleChanged = (this.opts.targetDbRole ?? "mastodon") !== "mastodon";
         const jobKey = (k: string): boolean => /^queue:/.test(k) || ["schedule", "retry"].includes(k);
@@ -233,7 +290,7 @@ export class Rehearsal {
             if (/^redis key "?feed:home:\d+"?: (content differs|length )/.test(d)) return "home feed rebuilt by tootctl feeds build";
             const key = keyOf(d);
             if (key !== undefined && jobKey(key) && journal.keys.has(key))
-                return "Sidekiq queue worked by the target server (jobs accounted below)";
+                return "Sidekiq queue worked by the target server, its jobs accounted for below";
             if (key !== undefined && journal.keys.has(key)) return "written by the target server's app after its start";
             if (key !== undefined && d.endsWith("missing on second") && before.redis?.[key]?.volatile)
                 return "short expiry, expired since the stop";
@@ -243,13 +300,20 @@ export class Rehearsal {
             const seq = /^sequence (\S+)_id_seq: lastValue (\d+) != (\d+)$/.exec(d);
             if (seq && journal.rows[seq[1]!] && BigInt(seq[3]!) > BigInt(seq[2]!)) return "advanced by the target server's app";
             if (roleChanged && /^table \S+: owner /.test(d)) return "owned by the target server's role";
+            if (roleChanged && /^owner of "(sequence|function) .*": \S+ != \S+$/.test(d)) return "owned by the target server's role";
             if (roleChanged && d === ".env.production: content differs") return "DB_USER rewritten for the target server's role";
             return undefined;
         };
-        const jobs = accountJobs(this.atStop.jobs, sidekiqJobs(hostRun("target")), journal);
+        const jobs = accountJobs(this.atStop.jobs, targetJobs, journal);
+        const served = this.mediaThroughNginx(before);
+        const certificate = this.servedCertificate("target");
+        const tls =
+            certificate === this.atStop.certificate
+                ? []
+                : [`TLS certificate served by the target's nginx differs from the source's at stop (${certificate})`];
         const expected = differences.filter(d => reason(d)).map(d => `${d} (${reason(d)})`);
-        const unexpected = [...differences.filter(d => !reason(d)), ...jobs.differences];
-        const written = Object.values(journal.rows).reduce((n, ids) => n + ids.length, 0);
+        const unexpected = [...differences.filter(d => !reason(d)), ...beyond, ...jobs.differences, ...served.differences, ...tls];
+        const written = Object.values(after.db?.above ?? {}).reduce((n, x) => n + x, 0);
         return {
             identical: unexpected.length === 0,
             differences: unexpected,
@@ -257,11 +321,39 @@ export class Rehearsal {
             after,
             report: [
                 formatParityReport(before, after, { labels: ["source (at stop)", "target (after)"], maxDifferences: 5 }),
-                `live writes on the target server since its start, left out above: ${written} rows, ${journal.files.size} media files, ` +
+                `live writes on the target server since its start, left out above: ${written} rows (all in its journal), ${journal.files.size} media files, ` +
                     `${journal.keys.size} Redis keys; Sidekiq: ${jobs.carried} jobs at stop, ${jobs.ranOnTarget} run on the target, ` +
                     `${jobs.differences.length === 0 ? "none lost or doubled" : `${jobs.differences.length} problem(s)`}`,
+                `media served by the target's nginx: ${served.checked - served.differences.length}/${served.checked} sample files identical to the source at stop; TLS certificate ${tls.length === 0 ? "the source's at stop" : "DIFFERS"}`,
             ].join("\n"),
         };
+    }
+
+    /**
+     * Sample media files (evenly spread over the sorted tree, exotic names included) fetched through the target
+     * server's nginx with the instance's Host header, compared with the source at stop by sha256.
+     */
+    mediaThroughNginx(before: Fingerprint, samples = 8): { checked: number; differences: string[] } {
+        const files = Object.keys(before.media ?? {}).sort();
+        if (files.length === 0) return { checked: 0, differences: [] };
+        const picked = new Set<string>();
+        for (let i = 0; i < samples; i++) picked.add(files[Math.floor((i * files.length) / samples)]!);
+        const exotic = files.find(f => /[^\x21-\x7e]/.test(f));
+        if (exotic) picked.add(exotic);
+        const list = [...picked];
+        const urls = list.map(f => `https://${DEFAULT_DOMAIN}/system/${f.split("/").map(encodeURIComponent).join("/")}`);
+        const script = urls
+            .map(u => `curl -sk --max-time 10 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 -o - -w '' '${u}' | sha256sum | cut -c1-64`)
+            .join("\n");
+        const hashes = this.onTarget(script).trim().split("\n");
+        const differences = list
+            .map((f, i) =>
+                hashes[i] === before.media![f]!.sha256
+                    ? ""
+                    : `media ${JSON.stringify(f)}: served by the target's nginx differs (or missing)`,
+            )
+            .filter(Boolean);
+        return { checked: list.length, differences };
     }
 
     /** Secret values (from .env.production and the SSH key) found in the engine's state or log. */

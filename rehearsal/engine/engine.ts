@@ -45,7 +45,10 @@ const VERBS: Record<StepOp, string> = {
 
 /** A property path of the options (`connection.host`, `triggers[*]`) as keys; an element path means its array. */
 function inputPath(path: string): string[] {
-    return path.replace(/\[[^\]]*\]/g, "").split(".").filter(Boolean);
+    return path
+        .replace(/\[[^\]]*\]/g, "")
+        .split(".")
+        .filter(Boolean);
 }
 
 /** The value at a dotted input path (`connection.host`). */

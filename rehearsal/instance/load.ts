@@ -45,7 +45,9 @@ function loadSql(run: Run, t: ResolvedTarget, bundle: InstanceBundle): void {
         readFileSync(bundle.paths.schemaSql),
         readFileSync(bundle.paths.dataSql),
         readFileSync(bundle.paths.constraintsSql),
-        Buffer.from("\nREFRESH MATERIALIZED VIEW public.instances;\nREFRESH MATERIALIZED VIEW public.account_summaries;\nREFRESH MATERIALIZED VIEW public.global_follow_recommendations;\nANALYZE;\n"),
+        Buffer.from(
+            "\nREFRESH MATERIALIZED VIEW public.instances;\nREFRESH MATERIALIZED VIEW public.account_summaries;\nREFRESH MATERIALIZED VIEW public.global_follow_recommendations;\nANALYZE;\n",
+        ),
     ]);
     runChecked(run, "load schema and data", psqlAsPostgres(t, t.dbName, "--single-transaction -f -"), input);
 }

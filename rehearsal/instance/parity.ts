@@ -23,6 +23,10 @@ export interface DbPrint {
     matviews: Record<string, number>;
     /** md5 over the rows of each populated materialized view (order-independent). */
     matviewContents: Record<string, string>;
+    /** Highest `id` of every table that has one. */
+    maxIds: Record<string, string>;
+    /** Rows left out by `excludeAbove`, per table. */
+    above: Record<string, number>;
     /** Owner of the schema, of every sequence and of every function (`schema public`, `sequence x`, `function f(args)`). */
     owners: Record<string, string>;
 }
@@ -65,10 +69,16 @@ export interface FingerprintOptions extends HostTarget {
     /** Inspect Redis too (default true). */
     redis?: boolean;
     /**
-     * Rows left out of the table prints, by table and `id`: what the host's own running app wrote after the
-     * move (its journal), so the rest can be compared with the source server as it was when it stopped.
+     * Rows left out of the table prints, by table: those with an `id` above the given one (the highest of the
+     * source server at stop), i.e. what the target's own running app wrote after the move (ids grow with time).
+     * How many were left out is printed (`above`), to be matched with the app's journal.
      */
-    excludeRows?: Record<string, string[]>;
+    excludeAbove?: Record<string, string>;
+    /**
+     * `fresh`: materialized view contents as their query gives them now (what a restore, which refreshes them,
+     * must produce); default `stored`: as stored.
+     */
+    matviews?: "stored" | "fresh";
 }
 
 const SQL = String.raw`
@@ -90,9 +100,7 @@ SELECT 'H', md5(coalesce(string_agg(x, E'\n' ORDER BY x), '')) FROM (
 SELECT format(
     'SELECT %L, %L, %L, count(*), md5(coalesce(string_agg(md5(t::text), %L ORDER BY %s), %L)) FROM %I.%I t %s',
     'T', c.relname, pg_get_userbyid(c.relowner), '', coalesce(pk.cols, 'md5(t::text)'), '', n.nspname, c.relname,
-    CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped)
-         THEN format('WHERE NOT EXISTS (SELECT 1 FROM pg_temp.parity_exclude e WHERE e.tbl = %L AND e.id = t.id)', c.relname)
-         ELSE '' END)
+    CASE WHEN a.attname IS NOT NULL AND x.above IS NOT NULL THEN format('WHERE t.id <= %s', x.above) ELSE '' END)
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN LATERAL (
@@ -102,14 +110,24 @@ SELECT format(
       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
      WHERE i.indrelid = c.oid AND i.indisprimary
   ) pk ON true
+  LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped
+  LEFT JOIN pg_temp.parity_above x ON x.tbl = c.relname
  WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
  ORDER BY c.relname \gexec
+SELECT format('SELECT %L, %L, coalesce(max(id)::text, %L) FROM %I.%I', 'M', c.relname, '', n.nspname, c.relname)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'id' AND NOT a.attisdropped
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname \gexec
+SELECT format('SELECT %L, %L, count(*) FROM %I.%I WHERE id > %s', 'X', x.tbl, 'public', x.tbl, x.above)
+  FROM pg_temp.parity_above x JOIN pg_class c ON c.relname = x.tbl AND c.relnamespace = 'public'::regnamespace ORDER BY x.tbl \gexec
 SELECT format('SELECT %L, %L, last_value, is_called FROM %I.%I', 'S', c.relname, n.nspname, c.relname)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname = 'public' AND c.relkind = 'S' ORDER BY c.relname \gexec
 SELECT CASE WHEN ispopulated
-         THEN format('SELECT %L, %L, count(*), md5(coalesce(string_agg(md5(t::text), %L ORDER BY md5(t::text)), %L)) FROM %I.%I t',
-                     'V', matviewname, '', '', schemaname, matviewname)
+         THEN format('SELECT %L, %L, count(*), md5(coalesce(string_agg(md5(t::text), %L ORDER BY md5(t::text)), %L)) FROM %s t',
+                     'V', matviewname, '', '',
+                     CASE WHEN :'matviews' = 'fresh' THEN '(' || rtrim(rtrim(definition), ';') || ')'
+                          ELSE format('%I.%I', schemaname, matviewname) END)
          ELSE format('SELECT %L, %L, -1, %L', 'V', matviewname, '') END
   FROM pg_matviews WHERE schemaname = 'public' ORDER BY matviewname \gexec
 SELECT 'O', 'schema public', pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'public';
@@ -158,12 +176,13 @@ function heredoc(tag: string, body: string): string {
 /** The single bash script that prints the fingerprint as tagged lines. */
 export function fingerprintScript(opts: FingerprintOptions = {}): string {
     const t = resolveTarget(opts);
-    const excluded = Object.entries(opts.excludeRows ?? {}).flatMap(([table, ids]) =>
-        ids.filter(id => /^\d+$/.test(id)).map(id => `${table.replace(/[^a-z0-9_]/g, "")}\t${id}`),
-    );
+    const above = Object.entries(opts.excludeAbove ?? {})
+        .filter(([, id]) => /^\d+$/.test(id))
+        .map(([table, id]) => `${table.replace(/[^a-z0-9_]/g, "")}\t${id}`);
     const excludeSql = [
-        "CREATE TEMP TABLE parity_exclude (tbl text, id bigint);",
-        ...(excluded.length > 0 ? ["COPY parity_exclude FROM stdin;", ...excluded, "\\."] : []),
+        `\\set matviews ${opts.matviews === "fresh" ? "fresh" : "stored"}`,
+        "CREATE TEMP TABLE parity_above (tbl text, above bigint);",
+        ...(above.length > 0 ? ["COPY parity_above FROM stdin;", ...above, "\\."] : []),
     ].join("\n");
     const media = `${t.liveDir}/public/system`;
     const env = `${t.liveDir}/.env.production`;
@@ -244,7 +263,18 @@ function parseRedis(text: string): Record<string, RedisPrint> {
 }
 
 function emptyDb(): DbPrint {
-    return { encoding: "", collate: "", schemaHash: "", tables: {}, sequences: {}, matviews: {}, matviewContents: {}, owners: {} };
+    return {
+        encoding: "",
+        collate: "",
+        schemaHash: "",
+        tables: {},
+        sequences: {},
+        matviews: {},
+        matviewContents: {},
+        owners: {},
+        maxIds: {},
+        above: {},
+    };
 }
 
 /** Applies one tab-separated psql line (tags D, H, T, S, V) to the db print. */
@@ -258,6 +288,8 @@ function parseDbLine(db: DbPrint, fields: string[]): void {
         db.matviews[a] = Number(b);
         if (c) db.matviewContents[a] = c;
     } else if (tag === "O") db.owners[a] = b;
+    else if (tag === "M") db.maxIds[a] = b;
+    else if (tag === "X") db.above[a] = Number(b);
     else throw new Error(`unexpected fingerprint line: ${fields.join("\t").slice(0, 200)}`);
 }
 

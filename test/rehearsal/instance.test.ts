@@ -42,6 +42,8 @@ function sampleFingerprint(): Fingerprint {
             sequences: { statuses_id_seq: { lastValue: "10", isCalled: true } },
             matviews: { instances: 2 },
             matviewContents: { instances: "m1" },
+            maxIds: { statuses: "10", accounts: "3" },
+            above: {},
             owners: {
                 "schema public": "mastodon",
                 "sequence statuses_id_seq": "mastodon",
@@ -306,6 +308,26 @@ describe("load + fingerprint against throwaway PostgreSQL and Redis", () => {
         );
         const id = BigInt(out.trim());
         expect(Math.abs(Number(id >> 16n) - Date.now())).toBeLessThan(60_000);
+    });
+
+    it("leaves out rows beyond a given id and counts them; reads materialized views as stored or fresh", () => {
+        const first = fingerprint(run, svc.target);
+        const max = first.db!.maxIds.statuses!;
+        expect(max).toMatch(/^\d+$/);
+        sql("INSERT INTO statuses (text, created_at, updated_at, account_id) SELECT 'plus tard 🐘', now(), now(), min(id) FROM accounts");
+        const later = fingerprint(run, { ...svc.target, excludeAbove: { statuses: max } });
+        expect(later.db!.above).toEqual({ statuses: 1 });
+        expect(later.db!.tables.statuses).toEqual(first.db!.tables.statuses);
+        expect(compareFingerprints(first, fingerprint(run, svc.target)).differences).toContainEqual(
+            expect.stringMatching(/^table statuses: rows \d+ != \d+$/),
+        );
+        sql("INSERT INTO accounts (username, domain, created_at, updated_at) VALUES ('neu', 'nouveau.example', now(), now())");
+        const stored = fingerprint(run, svc.target);
+        const fresh = fingerprint(run, { ...svc.target, matviews: "fresh" });
+        expect(fresh.db!.matviews.instances).toBe(stored.db!.matviews.instances! + 1);
+        expect(compareFingerprints(stored, fresh).differences).toEqual([
+            "matview instances: rows " + stored.db!.matviews.instances + " != " + fresh.db!.matviews.instances,
+        ]);
     });
 
     it("never lets a secret reach a command, an output or a fingerprint", () => {
