@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rollback: enable the units the stop step disabled, put the Mastodon user's crontab back, start the units
-# it recorded (or DEFAULT_UNITS without a record) and wait until they are active.
+# it recorded (or DEFAULT_UNITS without a record) and wait until they are active;
+# Redis first when it is stopped.
 # inputs: DEFAULT_UNITS MASTODON_USER
 RECORD="$WORK/stopped-units"
 ENABLED="$WORK/disabled-units"
@@ -19,6 +20,12 @@ fi
 units=()
 [ ! -e "$RECORD" ] || mapfile -t units <"$RECORD"
 [ ${#units[@]} -gt 0 ] || units=("${DEFAULT_UNITS[@]}")
+# Mastodon needs Redis: a Redis copy that failed half-way is not in state, so its undo never ran and
+# Redis may still be stopped (saved, not yet copied).
+if ! systemctl is-active --quiet redis-server; then
+  log "Redis is stopped on the source server (a Redis copy did not finish): starting it first"
+  systemctl start redis-server 9>&-
+fi
 log "starting: ${units[*]}"
 systemctl start "${units[@]}" 9>&-
 for unit in "${units[@]}"; do
