@@ -56,6 +56,8 @@ REDIS_HOST=localhost
 REDIS_PORT=6379
 ENV
 chown mastodon:mastodon .env.production && chmod 600 .env.production
+# This minimal schema is not Mastodon's: the stand-in app's live writes are paused (rehearsal test hook).
+runuser -u mastodon -- touch tmp/standin-writes-paused
 cd / && runuser -u postgres -- createdb -O mastodon mastodon_production
 runuser -u mastodon -- psql -X -q -d mastodon_production <<'SQL'
 CREATE TABLE accounts (id bigint PRIMARY KEY, username text NOT NULL, domain text);
