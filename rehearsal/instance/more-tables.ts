@@ -2,7 +2,7 @@
  * The rest of a Mastodon-shaped schema, beyond the core tables of schema.ts: Rails' own bookkeeping
  * (`schema_migrations`, `ar_internal_metadata`), the join table `statuses_tags` (no primary key, only a
  * unique index, as in Mastodon), favourites, mentions, notifications, tags, blocks, mutes, lists and their
- * accounts, custom emojis, preview cards, settings, web settings, account stats, and two more materialized
+ * accounts, custom emojis, preview cards, web settings, account stats, and two more materialized
  * views (`account_summaries`, `global_follow_recommendations`). Rows derive from the model, written as COPY.
  */
 import { Account, BASE_MS, Model, toTimestamp } from "./model";
@@ -21,7 +21,6 @@ const SERIAL = [
     "list_accounts",
     "custom_emojis",
     "preview_cards",
-    "settings",
     "web_settings",
     "account_stats",
 ];
@@ -59,8 +58,6 @@ CREATE TABLE public.custom_emojis (id bigint NOT NULL, shortcode character varyi
 CREATE TABLE public.preview_cards (id bigint NOT NULL, url character varying DEFAULT ''::character varying NOT NULL,
     title character varying DEFAULT ''::character varying NOT NULL, description character varying DEFAULT ''::character varying NOT NULL,
     type integer DEFAULT 0 NOT NULL, created_at timestamp without time zone NOT NULL, updated_at timestamp without time zone NOT NULL);
-CREATE TABLE public.settings (id bigint NOT NULL, var character varying NOT NULL, value text,
-    created_at timestamp without time zone, updated_at timestamp without time zone);
 CREATE TABLE public.web_settings (id bigint NOT NULL, data json, created_at timestamp without time zone NOT NULL,
     updated_at timestamp without time zone NOT NULL, user_id bigint NOT NULL);
 CREATE TABLE public.account_stats (id bigint NOT NULL, account_id bigint NOT NULL, statuses_count bigint DEFAULT 0 NOT NULL,
@@ -90,7 +87,6 @@ CREATE UNIQUE INDEX index_tags_on_name_lower_btree ON public.tags USING btree (l
 CREATE UNIQUE INDEX index_favourites_on_account_id_and_status_id ON public.favourites USING btree (account_id, status_id);
 CREATE INDEX index_notifications_on_account_id_and_id ON public.notifications USING btree (account_id, id DESC);
 CREATE UNIQUE INDEX index_account_stats_on_account_id ON public.account_stats USING btree (account_id);
-CREATE UNIQUE INDEX index_settings_on_var ON public.settings USING btree (var);
 CREATE UNIQUE INDEX index_account_summaries_on_account_id ON public.account_summaries USING btree (account_id);
 CREATE UNIQUE INDEX index_global_follow_recommendations_on_account_id ON public.global_follow_recommendations USING btree (account_id);
 ALTER TABLE ONLY public.statuses_tags ADD CONSTRAINT fk_rails_df0fe11427 FOREIGN KEY (status_id) REFERENCES public.statuses(id) ON DELETE CASCADE;
@@ -248,15 +244,6 @@ export function writeMoreTables(
             ts(BASE_MS - k),
             ts(BASE_MS),
         ]),
-    );
-    copy(
-        "settings",
-        ["id", "var", "value", "created_at", "updated_at"],
-        [
-            [1, "site_title", "--- Mastodon répétition\n", ts(BASE_MS), ts(BASE_MS)],
-            [2, "registrations_mode", "--- approved\n", ts(BASE_MS), ts(BASE_MS)],
-            [3, "theme", "--- contrast\n", ts(BASE_MS), ts(BASE_MS)],
-        ],
     );
     copy(
         "web_settings",
