@@ -77,7 +77,7 @@ export class Closure {
         );
         // The stand-ins' knobs: where the remote servers are, a 2 s scheduler tick instead of 60 s.
         this.r.onSource(
-            `printf '%s\\n' 'STANDIN_FEDERATION_ADDR=${BRIDGE_ADDR}:${FEDERATION_PORT}' 'STANDIN_SELF_DESTRUCT_TICK=2' 'STANDIN_BACKUP_SECONDS=0.2' >> ${LIVE}/.env.production && systemctl restart mastodon-web mastodon-sidekiq`,
+            `printf '%s\\n' 'STANDIN_FEDERATION_ADDR=${BRIDGE_ADDR}:${FEDERATION_PORT}' 'STANDIN_SELF_DESTRUCT_TICK=2' 'STANDIN_BACKUP_SECONDS=0.2' >> ${LIVE}/.env.production && runuser -u mastodon -- touch ${LIVE}/tmp/standin-writes-paused && systemctl restart mastodon-web mastodon-sidekiq`,
         );
         const pending = this.psql("SELECT id FROM backups WHERE NOT processed ORDER BY id").split("\n").filter(Boolean);
         const queued = this.opts.pendingJobs === false ? pending.slice(1) : pending;
