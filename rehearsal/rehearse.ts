@@ -44,6 +44,10 @@ async function main(): Promise<number> {
             console.log(`\n${r.timeline()}\n\nphase ${phase} FAILED:\n${run.error}`);
             return 1;
         }
+        if (phase === "prepare") {
+            console.log("\n== the source server lives on between prepare and cutover:");
+            for (const change of r.changeBetweenPhases()) console.log(`  ${change}`);
+        }
     }
 
     const parity = r.parity();
