@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
 import { StepGroup } from "../lib/step-group";
-import { scriptsIn, StepScript, taggedJson } from "../lib/step-script";
+import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "announcement");
 
@@ -23,11 +23,6 @@ export interface AnnouncementArgs {
 
 export const publishScript = (a: AnnouncementArgs): StepScript => script("publish.sh", { DB: a.dbName, TEXT: a.text });
 
-/** The time the announcement was published, from the step's ANNOUNCED line. */
-export function parseAnnounced(stdout: string): string {
-    return taggedJson<{ at: string }>(stdout, "ANNOUNCED", "the announcement").at;
-}
-
 export class Announcement extends StepGroup {
     /** The published announcement. */
     readonly publish: command.remote.Command;
@@ -39,13 +34,16 @@ export class Announcement extends StepGroup {
     constructor(name: string, args: AnnouncementArgs, opts?: pulumi.ComponentResourceOptions) {
         super("Announcement", name, opts);
         const s = args.server;
-        this.publish = this.step("publish", s, publishScript(args), { undo: script("withdraw.sh", { DB: args.dbName }) });
+        const published = this.reportingStep<{ at: string }>("publish", s, publishScript(args), "ANNOUNCED", {
+            undo: script("withdraw.sh", { DB: args.dbName }),
+        });
+        this.publish = published.step;
         const mastodon = { LIVE: s.liveDir, MASTODON_USER: s.mastodonUser };
         this.registrations = this.step("registrations", s, script("registrations.sh", { ...mastodon, DB: args.dbName }, ["mastodon"]), {
             undo: script("registrations-restore.sh", mastodon, ["mastodon"]),
             after: [this.publish],
         });
-        this.announcedAt = this.publish.stdout.apply(parseAnnounced);
+        this.announcedAt = published.report.apply(r => r.at);
         this.done({ announcedAt: this.announcedAt });
     }
 }

@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { Server } from "../lib/server";
 import { StepGroup } from "../lib/step-group";
-import { scriptsIn, StepScript, taggedJson } from "../lib/step-script";
+import { scriptsIn, StepScript } from "../lib/step-script";
 
 const script = scriptsIn(__dirname, "archives");
 
@@ -43,10 +43,6 @@ export interface ArchivesReady {
     processed: number;
 }
 
-export function parseReady(stdout: string): ArchivesReady {
-    return taggedJson<ArchivesReady>(stdout, "ARCHIVES_READY", "the archives gate");
-}
-
 export class Archives extends StepGroup {
     /** The archives requested. */
     readonly request: command.remote.Command;
@@ -58,8 +54,11 @@ export class Archives extends StepGroup {
     constructor(name: string, args: ArchivesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("Archives", name, opts);
         this.request = this.step("request", args.server, requestScript(args));
-        this.ready = this.step("ready", args.server, waitScript(args), { after: [this.request] });
-        this.readyAt = this.ready.stdout.apply(out => parseReady(out).at);
+        const ready = this.reportingStep<ArchivesReady>("ready", args.server, waitScript(args), "ARCHIVES_READY", {
+            after: [this.request],
+        });
+        this.ready = ready.step;
+        this.readyAt = ready.report.apply(r => r.at);
         this.done({ readyAt: this.readyAt });
     }
 }

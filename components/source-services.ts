@@ -34,7 +34,7 @@ export class SourceServices extends StepGroup {
             "stop",
             s,
             script("stop.sh", { LIVE: s.liveDir, MASTODON_USER: s.mastodonUser, QUIET_SECONDS: SIDEKIQ_QUIET_SECONDS }, ["mastodon"]),
-            { undo: script("start.sh", { DEFAULT_UNITS: MASTODON_UNITS, MASTODON_USER: s.mastodonUser }) },
+            { undo: script("start.sh", { DEFAULT_UNITS: MASTODON_UNITS, MASTODON_USER: s.mastodonUser }, ["mastodon"]) },
         );
         this.done();
     }

@@ -23,13 +23,7 @@ fi
 read -ra units <<<"$(mastodon_units)"
 log "restarting: ${units[*]}"
 systemctl restart "${units[@]}" 9>&-
-for unit in "${units[@]}"; do
-  for _ in $(seq 1 60); do
-    systemctl is-active --quiet "$unit" && break
-    sleep 1
-  done
-  systemctl is-active --quiet "$unit" || die "$unit did not come back after the restart"
-done
+wait_active 60 "${units[@]}"
 status=$(as_mastodon "$MASTODON_USER" "$LIVE" bin/tootctl self-destruct </dev/null 2>&1) || true
 grep -q 'already enabled' <<<"$status" || die "Mastodon does not report self-destruct mode after the restart: $(tail -n 2 <<<"$status")"
 log "self-destruct mode is on; Sidekiq sends the deletion notices"

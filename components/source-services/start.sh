@@ -28,12 +28,6 @@ if ! systemctl is-active --quiet redis-server; then
 fi
 log "starting: ${units[*]}"
 systemctl start "${units[@]}" 9>&-
-for unit in "${units[@]}"; do
-  for _ in $(seq 1 120); do
-    systemctl is-active --quiet "$unit" && break
-    sleep 1
-  done
-  systemctl is-active --quiet "$unit" || die "$unit did not become active"
-done
+wait_active 120 "${units[@]}"
 rm -f "$RECORD"
 log "Mastodon is running again on the source server"

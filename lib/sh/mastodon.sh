@@ -76,3 +76,16 @@ as_mastodon() {
   # shellcheck disable=SC2016 # expanded by the inner shell
   as_user "$user" bash -c 'cd "$1" && shift && RAILS_ENV=production exec "$@"' _ "$live" "$@"
 }
+
+# wait_active SECONDS UNIT...: wait until every unit is active; die naming the first one that is not.
+wait_active() {
+  local seconds=$1 unit
+  shift
+  for unit in "$@"; do
+    for _ in $(seq 1 "$seconds"); do
+      systemctl is-active --quiet "$unit" && break
+      sleep 1
+    done
+    systemctl is-active --quiet "$unit" || die "$unit did not become active within $seconds s"
+  done
+}
