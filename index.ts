@@ -20,6 +20,7 @@ import { MigrationConfig } from "./lib/config-types";
 import { CloseHistory } from "./lib/close-phase";
 import { closeRunbook } from "./close";
 import { phasePlan, recordFor, rollbackAfterDnsError, transitionError, transitionWarning } from "./lib/phase";
+import { RESTART_WARNING } from "./lib/replication";
 import { serverOf } from "./lib/server";
 import { factsDrift } from "./lib/facts";
 import { StepGroup } from "./lib/step-group";
@@ -32,6 +33,8 @@ import { Maintenance } from "./components/maintenance";
 import { SourceServices } from "./components/source-services";
 import { Media } from "./components/media";
 import { Database } from "./components/database";
+import { Replication } from "./components/replication";
+import { ReplicationCutover } from "./components/replication-cutover";
 import { Redis } from "./components/redis";
 import { Application } from "./components/application";
 import { Verify } from "./components/verify";
@@ -94,7 +97,8 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
     if (refused) throw new Error(refused);
     const warning = transitionWarning(previous, cfg.phase);
     if (warning) pulumi.log.warn(warning);
-    const plan = phasePlan(cfg.phase, { mediaOnS3: cfg.source.mediaOnS3 });
+    const plan = phasePlan(cfg.phase, { mediaOnS3: cfg.source.mediaOnS3, dbStrategy: cfg.database.strategy });
+    if (cfg.database.strategy === "replication" && cfg.phase !== "cutover") pulumi.log.warn(RESTART_WARNING);
     const source = serverOf("source", cfg.source);
     // From the cutover on no step that has run runs again (it would act on the live target server); once the
     // move is complete every step is retained, so destroying the stack never undoes it.
@@ -209,13 +213,33 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
           )
         : undefined;
 
+    // 6. replication strategy, no downtime: wal_level=logical (a short PostgreSQL restart on the source), a
+    //    replication role, the schema on the target, the publication and a subscription that copies, then
+    //    streams, and its lag. In the cutover, a gate waits for the initial copy or refuses before any downtime.
+    const replication = plan.replication
+        ? new Replication(
+              "replication",
+              {
+                  source,
+                  target,
+                  dbName: cfg.source.dbName,
+                  run: cfg.database.replicationRun,
+                  allowNonEmptyTarget: cfg.database.allowNonEmptyTarget,
+                  gate: plan.downtime,
+                  maxWaitSeconds: cfg.database.replicationMaxWaitSeconds,
+                  lagRun: plan.downtime ? undefined : new Date().toISOString(),
+              },
+              { ...steps, dependsOn: transfersReady },
+          )
+        : undefined;
+
     // 7. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server (after
     //    the media catch-up). Once complete, these are retained: destroying the stack never revives the source server.
     const maintenance = recheckReady
         ? new Maintenance(
               "maintenance",
               { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
-              { ...steps, dependsOn: [readiness.ready, recheckReady.ready, config.env] },
+              { ...steps, dependsOn: present<pulumi.Resource>(readiness.ready, recheckReady.ready, config.env, replication?.ready) },
           )
         : undefined;
     const services =
@@ -234,9 +258,11 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             { ...steps, dependsOn: [services.stop, config.env, config.nginx, config.units, config.pgbouncer, ...transfersReady] },
         );
 
-    // 9. Database dump and restore, and Redis, while the source is stopped.
+    // 9. The database while the source is stopped: dump and restore, or catch up with the replica and promote
+    //    it; and Redis.
     const database =
         services &&
+        plan.dbDump &&
         new Database(
             "database",
             {
@@ -250,6 +276,21 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             },
             { ...steps, dependsOn: [services.stop, ...transfersReady] },
         );
+    const replicated =
+        services &&
+        plan.replicationCutover &&
+        new ReplicationCutover(
+            "replication-cutover",
+            {
+                source,
+                target,
+                dbName: cfg.source.dbName,
+                run: cfg.database.replicationRun,
+                maxWaitSeconds: cfg.database.replicationMaxWaitSeconds,
+            },
+            { ...steps, dependsOn: present<pulumi.Resource>(services.stop, replication?.subscribe, ...transfersReady) },
+        );
+    const databaseInPlace = database ? database.restore : replicated ? replicated.catchup : undefined;
     const redis =
         services &&
         new Redis(
@@ -258,10 +299,10 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             { ...steps, dependsOn: present(services.stop, config.env, refreshed?.env, ...transfersReady) },
         );
 
-    // 10. Verify: row counts and media identical on both servers, while nothing can write on the target
+    // 10. Verify (both strategies): row counts and media identical on both servers, while nothing can write on the target
     //    (before Mastodon starts there: a running Sidekiq would change the counts), and before DNS moves.
     const verify =
-        database &&
+        databaseInPlace &&
         new Verify(
             "verify",
             {
@@ -270,7 +311,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 dbName: cfg.source.dbName,
                 mediaOnS3: cfg.source.mediaOnS3,
             },
-            { ...steps, dependsOn: present(database.restore, mediaFinal, ...transfersReady) },
+            { ...steps, dependsOn: present(databaseInPlace, mediaFinal, ...transfersReady) },
         );
 
     // 11. The application on the target: assets in prepare; start (after the verification), health, feeds in cutover.
@@ -286,7 +327,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             analyzeJobs: cfg.database.restoreJobs,
             dataInPlace: plan.startTarget
                 ? present(
-                      database?.restore,
+                      databaseInPlace,
                       mediaFinal,
                       redis?.copy,
                       verify?.check,
@@ -336,11 +377,13 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         config,
         recheck,
         recheckReady,
+        replication,
         maintenance,
         services,
         refreshed,
         media,
-        database,
+        database || undefined,
+        replicated || undefined,
         redis,
         app,
         verify,
@@ -353,6 +396,8 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         targetAddress: target.address,
         dns: dns ? dns.state : "disabled (dnsEnabled is false)",
         verification: verify ? verify.report : "runs in the cutover phase",
+        replication: replication ? replication.status : `not in this phase (dbStrategy ${cfg.database.strategy})`,
+        replicationCatchup: replicated ? replicated.report : "runs in the cutover phase with dbStrategy replication",
         stepDurations: pulumi.all(groups.map(g => g.durations)).apply(parts => Object.assign({}, ...parts) as Record<string, number>),
     };
 }

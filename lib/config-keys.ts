@@ -170,6 +170,23 @@ export const CONFIG_KEYS = {
         default: "/var/lib/mastodon-migration",
         description: "Directory of ours on both servers (dump, migration key, locks); each stack uses <workDir>/<stack>.",
     },
+    dbStrategy: {
+        type: "string",
+        default: "dump",
+        description:
+            "How the database moves: dump (pg_dump/pg_restore inside the window) or replication (PostgreSQL logical replication set up in prepare; the window only waits for it to catch up).",
+    },
+    dbReplicationMaxWaitSeconds: {
+        type: "integer",
+        default: 600,
+        description:
+            "replication: how long the cutover waits for the initial copy (before any downtime) and for the catch-up (after the stop) before refusing with the lag.",
+    },
+    dbReplicationRun: {
+        type: "integer",
+        default: 1,
+        description: "replication: bump to copy the database again (a new subscription; needed after a rollback set the copy aside).",
+    },
     dbRestoreJobs: { type: "integer", default: 2, description: "pg_dump and pg_restore parallel jobs (CPUs of the servers)." },
     dbAllowNonEmptyTarget: {
         type: "boolean",

@@ -3,7 +3,7 @@
  * problem at once, each naming the key and the `pulumi config` command that fixes it.
  */
 import { CLOSE_PHASES, CONFIG_KEYS, ConfigKey, defaultOf, OPERATIONS, PHASES } from "./config-keys";
-import { AwsTargetConfig, CloseConfig, DnsConfig, MigrationConfig } from "./config-types";
+import { AwsTargetConfig, CloseConfig, DB_STRATEGIES, DnsConfig, MigrationConfig } from "./config-types";
 
 /** Thrown with every problem found, each naming the key and the fix. */
 export class ConfigError extends Error {
@@ -148,6 +148,7 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
     const operation = r.oneOf("operation", OPERATIONS);
     const closing = operation === "close";
     const phase = r.oneOf("phase", PHASES);
+    const dbStrategy = r.oneOf("dbStrategy", DB_STRATEGIES);
 
     const sourceHost = r.required("sourceHost", "203.0.113.10");
     r.check(
@@ -360,7 +361,13 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
         },
         dns,
         rollbackAfterDnsMoved: r.boolean("rollbackAfterDnsMoved"),
-        database: { restoreJobs: r.integer("dbRestoreJobs", 1, 64), allowNonEmptyTarget: r.boolean("dbAllowNonEmptyTarget") },
+        database: {
+            restoreJobs: r.integer("dbRestoreJobs", 1, 64),
+            allowNonEmptyTarget: r.boolean("dbAllowNonEmptyTarget"),
+            strategy: dbStrategy,
+            replicationMaxWaitSeconds: r.integer("dbReplicationMaxWaitSeconds", 0, 86_400),
+            replicationRun: r.integer("dbReplicationRun", 0, 1_000_000),
+        },
         media: { presyncRun: r.integer("mediaPresyncRun", 0, 1_000_000), bwLimitKBps: r.integer("mediaBwLimitKBps", 0, 10_000_000) },
         app: {
             feedsConcurrency: r.integer("feedsBuildConcurrency", 1, 64),

@@ -6,6 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { ClosePhase, Operation, Phase } from "./config-keys";
 import { Ec2Settings } from "./ec2-settings";
 
+/** How the database moves to the target server. */
+export type DbStrategy = "dump" | "replication";
+export const DB_STRATEGIES: readonly DbStrategy[] = ["dump", "replication"];
+
 /** SSH access to one server, as Pulumi (the admin machine) sees it. */
 export interface SshAccess<K = pulumi.Output<string>> {
     /** Address (IP or host name); "" for an aws target, whose Elastic IP is known only once it exists. */
@@ -136,6 +140,12 @@ export interface MigrationConfig<K = pulumi.Output<string>> {
         restoreJobs: number;
         /** Rename an existing non-empty target database aside instead of refusing. */
         allowNonEmptyTarget: boolean;
+        /** dump: pg_dump/pg_restore inside the window; replication: logical replication set up in prepare. */
+        strategy: DbStrategy;
+        /** replication: seconds the cutover waits for the initial copy and for the catch-up before refusing. */
+        replicationMaxWaitSeconds: number;
+        /** replication: changing it copies the database again (a new subscription). */
+        replicationRun: number;
     };
     /** Media copy settings. */
     media: {

@@ -3,6 +3,7 @@
  * (`recordFor`), and which moves between phases `pulumi up` may carry out.
  */
 import { Phase, PHASES } from "./config-keys";
+import { DbStrategy } from "./config-types";
 
 /** True when `phase` is `since` or a later phase. */
 export function reached(phase: Phase, since: Phase): boolean {
@@ -88,12 +89,26 @@ export interface PhasePlan {
     startTarget: boolean;
     /** DNS waits for the health check and the verification (it points at the target). */
     dnsWaitsForVerification: boolean;
+    /** dump strategy: the database is dumped, sent and restored inside the window (cutover, complete). */
+    dbDump: boolean;
+    /**
+     * replication strategy: wal_level, the replication role, the publication, the schema, the subscription
+     * and the lag (prepare, cutover). They leave the program in complete, or when the strategy changes, and
+     * their deletes remove the subscription, the publication, every slot of ours and wal_level=logical.
+     */
+    replication: boolean;
+    /** replication strategy, in the window: catch up, copy the sequences, drop the subscription (cutover, complete). */
+    replicationCutover: boolean;
 }
 
 /** The steps a phase contains. */
-export function phasePlan(phase: Phase, opts: { mediaOnS3: boolean }): PhasePlan {
+export function phasePlan(phase: Phase, opts: { mediaOnS3: boolean; dbStrategy: DbStrategy }): PhasePlan {
     const downtime = reached(phase, "cutover");
+    const replication = opts.dbStrategy === "replication";
     return {
+        dbDump: downtime && !replication,
+        replication: replication && phase !== "complete",
+        replicationCutover: replication && downtime,
         migrationKey: phase !== "complete",
         downtime,
         keepSourceDown: phase === "complete",

@@ -5,6 +5,7 @@
  *   npm run rehearse -- --size large       # tiny | default | large | xl
  *   npm run rehearse -- --target existing  # aws (default; EC2 recorded, resolves to the sandbox) | existing
  *   npm run rehearse -- --close            # closing an instance instead (rehearsal/close/)
+ *   npm run rehearse -- --strategy replication  # dbStrategy: dump (default) | replication
  *
  * Builds two sandbox hosts (real sshd, PostgreSQL, Redis, rsync, nginx; stand-ins only for what cannot run
  * here: systemd, the Mastodon Ruby app, AWS, Cloudflare), seeds a synthetic instance on *source*, runs the
@@ -23,13 +24,17 @@ function arg(name: string, fallback: string): string {
 async function main(): Promise<number> {
     const size = arg("size", "default") as SizeName;
     const targetKind = arg("target", "aws") as "aws" | "existing";
+    const strategy = arg("strategy", "dump");
     if (!["tiny", "default", "large", "xl"].includes(size)) throw new Error(`--size must be tiny, default, large or xl, got ${size}`);
     if (!["aws", "existing"].includes(targetKind)) throw new Error(`--target must be aws or existing, got ${targetKind}`);
+    if (!["dump", "replication"].includes(strategy)) throw new Error(`--strategy must be dump or replication, got ${strategy}`);
     if (process.getuid?.() !== 0) throw new Error("the rehearsal builds network namespaces: run it as root");
     if (process.argv.includes("--close")) return rehearseClose(arg("size", "tiny") as SizeName);
 
-    const r = new Rehearsal({ size, targetKind, echo: true });
-    console.log(`== rehearsal: ${size} instance, target ${targetKind} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`);
+    const r = new Rehearsal({ size, targetKind, echo: true, config: { dbStrategy: strategy } });
+    console.log(
+        `== rehearsal: ${size} instance, target ${targetKind}, dbStrategy ${strategy} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`,
+    );
     r.setup();
     const s = r.bundle!.summary;
     console.log(

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# In the window, once Mastodon is stopped on the source server, with one connection to the target:
+#  - refuse if schema_migrations differ (DDL is not replicated: a migration ran after the schema was copied);
+#  - write a marker row on the source (its commit follows every write of the stopped instance) and wait until
+#    the target has applied it: the source's WAL position at the stop (refuse after MAX_WAIT, with the lag);
+#  - copy every sequence's value (logical replication does not carry sequences);
+#  - drop the subscription (and its slot on the source), our marker schema, and refresh the materialized
+#    views a schema-only restore leaves unpopulated: the target's database is the instance's from then on.
+# inputs: DB SUBSCRIPTION MAX_WAIT TARGET_WORK
+migrations() { psql_admin -d "$DB" -c "SELECT CASE WHEN to_regclass('public.schema_migrations') IS NULL THEN 'none' ELSE (SELECT count(*) || ' ' || md5(coalesce(string_agg(version, ',' ORDER BY version), '')) FROM public.schema_migrations) END"; }
+lag() { psql_admin -d "$DB" -c "SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint FROM pg_replication_slots WHERE slot_name = '$SUBSCRIPTION'"; }
+SOURCE_MIGRATIONS=$(migrations)
+LAG_AT_STOP=$(lag)
+# Mastodon is stopped: the sequences' values are final.
+SETVALS=$(psql_admin -d "$DB" <<'SQL'
+SELECT format('SELECT format(''SELECT pg_catalog.setval(%%L, %%s, %%s);'', %L, last_value, is_called::text) FROM %I.%I',
+              format('%I.%I', schemaname, sequencename), schemaname, sequencename)
+FROM pg_sequences WHERE schemaname = 'public' ORDER BY sequencename
+\gexec
+SQL
+)
+TOKEN="cutover-$(date -u +%Y%m%dT%H%M%S)-$$"
+LSN=$(psql_admin -d "$DB" -c "UPDATE mastodon_migration.cutover_marker SET token = '$TOKEN', written_at = now() WHERE id = 1 RETURNING pg_current_wal_lsn()" 2>/dev/null || true)
+log "waiting until the target has applied the source's WAL up to ${LSN:-the stop} (lag at the stop: ${LAG_AT_STOP:-?} bytes)"
+# shellcheck disable=SC2016 # evaluated by the heartbeat
+heartbeat 'echo "lag $(lag) bytes"'
+# Built here: functions sent to the peer cannot hold here-documents.
+WAIT_SQL=$(
+  cat <<SQL
+DO \$\$
+DECLARE deadline timestamptz := clock_timestamp() + interval '$MAX_WAIT seconds';
+BEGIN
+  LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM mastodon_migration.cutover_marker WHERE id = 1 AND token = '$TOKEN')
+      AND NOT EXISTS (SELECT 1 FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+                      WHERE s.subname = '$SUBSCRIPTION' AND r.srsubstate <> 'r');
+    IF clock_timestamp() > deadline THEN RAISE EXCEPTION 'not caught up'; END IF;
+    PERFORM pg_sleep(0.02);
+  END LOOP;
+END
+\$\$;
+SQL
+)
+
+promote() {
+  local state="$TARGET_WORK/replication" started waited
+  install -d -m 700 "$state"
+  if [ -f "$state/$DB.promoted" ]; then
+    log "$DB was already promoted on the target server"
+    return 0
+  fi
+  if [ ! -f "$state/$DB.promoting" ]; then
+    [ "$(psql_admin -d "$DB" -c "SELECT 1 FROM pg_subscription WHERE subname = '$SUBSCRIPTION'")" = 1 ] ||
+      die "no subscription $SUBSCRIPTION on the target server (a rollback set the copy aside?): copy again in prepare with pulumi config set dbReplicationRun <n+1>"
+    local target_migrations
+    target_migrations=$(migrations)
+    [ "$target_migrations" = "$SOURCE_MIGRATIONS" ] ||
+      die "schema_migrations differ (source: $SOURCE_MIGRATIONS, target: $target_migrations): a Mastodon migration ran on the source server after the schema was copied, and DDL is not replicated. Roll back (pulumi config set phase prepare && pulumi up), then copy again with pulumi config set dbReplicationRun <n+1>"
+    [ -n "$LSN" ] || die "the marker row is missing on the source server (mastodon_migration.cutover_marker)"
+    started=$(date +%s%N)
+    # One session polls every 20 ms; each statement of the loop sees the newest applied commit.
+    if ! printf '%s\n' "$WAIT_SQL" | psql_admin -d "$DB" >/dev/null 2>&1; then
+      die "the target has not applied the source's WAL up to $LSN after ${MAX_WAIT}s: Mastodon stays stopped. Run pulumi up again to keep waiting, or roll back with pulumi config set phase prepare && pulumi up"
+    fi
+    waited=$((($(date +%s%N) - started) / 1000000))
+    echo "APPLIED_MS=$waited"
+    printf '%s\n' "$SETVALS" | psql_admin -d "$DB" >/dev/null
+    date -u +%FT%TZ >"$state/$DB.promoting"
+    psql_admin -d "$DB" -c "ALTER SUBSCRIPTION $SUBSCRIPTION DISABLE"
+  fi
+  if [ "$(psql_admin -d "$DB" -c "SELECT 1 FROM pg_subscription WHERE subname = '$SUBSCRIPTION'")" = 1 ]; then
+    if ! psql_admin -d "$DB" -c "DROP SUBSCRIPTION $SUBSCRIPTION" 2>/dev/null; then
+      psql_admin -d "$DB" -c "ALTER SUBSCRIPTION $SUBSCRIPTION SET (slot_name = NONE)"
+      psql_admin -d "$DB" -c "DROP SUBSCRIPTION $SUBSCRIPTION"
+      log "the source's slot could not be dropped from the target server: the publication's removal in complete drops it"
+    fi
+  fi
+  psql_admin -d "$DB" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS mastodon_migration CASCADE"
+  local view
+  for view in $(psql_admin -d "$DB" -c "SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews WHERE schemaname = 'public' ORDER BY 1"); do
+    psql_admin -d "$DB" -c "REFRESH MATERIALIZED VIEW $view"
+  done
+  date -u +%FT%TZ >"$state/$DB.promoted.tmp" && mv "$state/$DB.promoted.tmp" "$state/$DB.promoted"
+  rm -f "$state/$DB.promoting" "$state/password"
+}
+out=$(on_peer promote DB SUBSCRIPTION TARGET_WORK SOURCE_MIGRATIONS LSN SETVALS WAIT_SQL MAX_WAIT) || {
+  printf '%s\n' "$out"
+  die "the catch-up failed (lag now $(lag) bytes; see above)"
+}
+printf '%s\n' "$out" | grep -v '^APPLIED_MS=' || true
+applied=$(printf '%s\n' "$out" | sed -n 's/^APPLIED_MS=//p')
+sequences=$(printf '%s\n' "$SETVALS" | grep -c setval || true)
+printf 'CATCHUP {"lsn":"%s","waitedMs":%d,"lagBytesAtStop":%d,"sequences":%d}\n' "${LSN:-}" "${applied:-0}" "${LAG_AT_STOP:-0}" "$sequences"
+log "the target applied the source's WAL up to ${LSN:-?} after ${applied:-0} ms, $sequences sequences copied, subscription dropped: $DB on the target server is the instance's database"

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The schema on the target server, from `pg_dump --schema-only` of the source (with the rows of
+# schema_migrations and ar_internal_metadata, which are not replicated), restored into DB_migrating and
+# renamed to DB once complete, then our marker table. The database is ours once it carries the marker file
+# of this copy (RUN); an existing DB with tables is refused, or renamed aside with ALLOW_NON_EMPTY=true.
+# inputs: DB ROLE RUN ALLOW_NON_EMPTY TARGET_WORK
+STATE="$WORK/replication"
+install -d -m 700 "$STATE"
+# Without privileges: the objects belong to the target's role, and the grants to our replication role
+# (or to roles the target server does not have) would fail there.
+as_user postgres pg_dump -Fc --schema-only --no-privileges -n public -d "$DB" >"$STATE/schema.dump.tmp"
+mv "$STATE/schema.dump.tmp" "$STATE/schema.dump"
+meta=$(psql_admin -d "$DB" -c "SELECT string_agg('-t public.' || tablename, ' ') FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('schema_migrations', 'ar_internal_metadata')")
+# shellcheck disable=SC2086 # $meta is a list of -t options
+if [ -n "$meta" ]; then as_user postgres pg_dump -Fc --data-only $meta -d "$DB" >"$STATE/meta.dump.tmp"; else : >"$STATE/meta.dump.tmp"; fi
+mv "$STATE/meta.dump.tmp" "$STATE/meta.dump"
+make_dir() { install -d -m 711 "$TARGET_WORK" && install -d -m 750 -o root -g postgres "$TARGET_WORK/replication-schema"; }
+on_peer make_dir TARGET_WORK
+rsync --stats --human-readable -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" --chmod=F640 \
+  "$STATE/schema.dump" "$STATE/meta.dump" "$PEER:$TARGET_WORK/replication-schema/" | grep -E '^Total transferred' || true
+
+restore_schema() {
+  local marker="$TARGET_WORK/replication/$DB.replica" staging="${DB}_migrating" dir="$TARGET_WORK/replication-schema"
+  install -d -m 700 "$TARGET_WORK/replication"
+  chgrp postgres "$dir"/*.dump
+  if db_exists "$DB"; then
+    if [ "$(cat "$marker" 2>/dev/null)" = "$RUN" ]; then
+      log "$DB on the target server already holds the schema of copy $RUN"
+      return 0
+    fi
+    local n aside
+    n=$(db_tables "$DB")
+    if [ -f "$marker" ] && [ ! -f "$TARGET_WORK/replication/$DB.promoted" ]; then
+      # An earlier copy of ours, never promoted: its subscription is dropped and it is set aside.
+      local sub
+      for sub in $(psql_admin -d "$DB" -c "SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"); do
+        psql_admin -d "$DB" -c "DROP SUBSCRIPTION \"$sub\""
+      done
+      aside="${DB}_replica_aside_$(date -u +%Y%m%d%H%M%S)"
+      psql_admin -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$DB'" >/dev/null
+      psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+      log "the earlier copy $(cat "$marker") is kept aside as $aside"
+    elif [ "$n" -gt 0 ] && [ "$ALLOW_NON_EMPTY" = true ]; then
+      aside="${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
+      log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
+      psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+    elif [ "$n" -gt 0 ]; then
+      die "database $DB on the target server already holds $n tables: refusing to replicate into it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
+    else
+      psql_admin -c "DROP DATABASE \"$DB\""
+    fi
+  fi
+  psql_admin -c "DROP DATABASE IF EXISTS \"$staging\""
+  as_user postgres createdb -T template0 -O "$ROLE" "$staging"
+  # The dump of -n public creates the schema; a new database already has it.
+  pg_restore -l "$dir/schema.dump" | grep -v -E ' (SCHEMA|COMMENT) - (SCHEMA )?public ' >"$dir/schema.list"
+  chgrp postgres "$dir/schema.list"
+  as_user postgres pg_restore --exit-on-error --no-owner --role="$ROLE" -L "$dir/schema.list" -d "$staging" "$dir/schema.dump"
+  if [ -s "$dir/meta.dump" ]; then as_user postgres pg_restore --exit-on-error --no-owner --role="$ROLE" --data-only -d "$staging" "$dir/meta.dump"; fi
+  psql_admin -d "$staging" <<'SQL'
+CREATE SCHEMA mastodon_migration;
+CREATE TABLE mastodon_migration.cutover_marker (id integer PRIMARY KEY, token text NOT NULL, written_at timestamptz NOT NULL DEFAULT now());
+SQL
+  psql_admin -c "ALTER DATABASE \"$staging\" RENAME TO \"$DB\""
+  printf '%s\n' "$RUN" >"$marker.tmp" && mv "$marker.tmp" "$marker"
+  rm -f "$TARGET_WORK/replication/$DB.promoted"
+  log "schema restored on the target server: $(db_tables "$DB") tables in $DB (copy $RUN)"
+}
+on_peer restore_schema DB ROLE RUN ALLOW_NON_EMPTY TARGET_WORK
