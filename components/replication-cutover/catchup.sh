@@ -90,5 +90,5 @@ out=$(on_peer promote DB SUBSCRIPTION TARGET_WORK SOURCE_MIGRATIONS LSN SETVALS 
 printf '%s\n' "$out" | grep -v '^APPLIED_MS=' || true
 applied=$(printf '%s\n' "$out" | sed -n 's/^APPLIED_MS=//p')
 sequences=$(printf '%s\n' "$SETVALS" | grep -c setval || true)
-printf 'CATCHUP {"lsn":"%s","waitedMs":%d,"lagBytesAtStop":%d,"sequences":%d}\n' "${LSN:-}" "${applied:-0}" "${LAG_AT_STOP:-0}" "$sequences"
+result "$(printf 'CATCHUP {"lsn":"%s","waitedMs":%d,"lagBytesAtStop":%d,"sequences":%d}' "${LSN:-}" "${applied:-0}" "${LAG_AT_STOP:-0}" "$sequences")"
 log "the target applied the source's WAL up to ${LSN:-?} after ${applied:-0} ms, $sequences sequences copied, subscription dropped: $DB on the target server is the instance's database"

@@ -42,4 +42,4 @@ store_password() {
 REPL_PASSWORD=$(cat "$PASS_FILE")
 on_peer store_password TARGET_WORK REPL_PASSWORD
 log "role $REPL_ROLE may replicate $DB from $target_ip ($kind); its password is on both servers, root-only"
-echo "SOURCE_PG_SSLMODE=$sslmode"
+result "SOURCE_PG_SSLMODE=$sslmode"

@@ -19,7 +19,7 @@ status() {
   if [ "$state" = enabled ] && [ "$copying" -gt 0 ]; then state=copying; elif [ "$state" = enabled ]; then state=streaming; fi
 }
 report() {
-  printf 'REPLICATION {"state":"%s","tables":%d,"copying":%d,"lagBytes":%d}\n' "$state" "$tables" "$copying" "$lag"
+  result "$(printf 'REPLICATION {"state":"%s","tables":%d,"copying":%d,"lagBytes":%d}' "$state" "$tables" "$copying" "$lag")"
   log "subscription $SUBSCRIPTION: $state, $tables tables ($copying in the initial copy), lag $lag bytes"
 }
 status

@@ -44,4 +44,4 @@ else
   log "wal_level is already logical and PostgreSQL listens on $listen_ip: no restart"
 fi
 [ "$(psql_admin -c "SHOW wal_level")" = logical ] || die "wal_level is still $(psql_admin -c "SHOW wal_level") after the restart"
-echo "SOURCE_PG_ADDRESS=$listen_ip"
+result "SOURCE_PG_ADDRESS=$listen_ip"
