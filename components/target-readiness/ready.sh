@@ -29,8 +29,9 @@ if [ "$MEDIA_ON_S3" = false ]; then
   [ "$free_media" -gt "$SOURCE_MEDIA_BYTES" ] || die "only $free_media bytes free under $LIVE/public on the target server; the media needs $SOURCE_MEDIA_BYTES"
 fi
 # With dbAllowNonEmptyTarget an existing database is renamed aside by the restore. Otherwise it is found
-# now, before any downtime (the restore checks again); our own restore leaves a marker.
-if [ "$ALLOW_NON_EMPTY_DB" = false ] && [ ! -f "$WORK/db/$DB.restored" ] && db_exists "$DB"; then
+# now, before any downtime (the restore checks again); our own restore, and our own replica
+# (dbStrategy replication), leave a marker.
+if [ "$ALLOW_NON_EMPTY_DB" = false ] && [ ! -f "$WORK/db/$DB.restored" ] && [ ! -f "$WORK/replication/$DB.replica" ] && db_exists "$DB"; then
   n=$(db_tables "$DB")
   [ "$n" -eq 0 ] || die "database $DB on the target server already holds $n tables: the restore would refuse it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
 fi
