@@ -23,6 +23,12 @@ restore_schema() {
   local marker="$TARGET_WORK/replication/$DB.replica" staging="${DB}_migrating" dir="$TARGET_WORK/replication-schema"
   install -d -m 700 "$TARGET_WORK/replication"
   chgrp postgres "$dir"/*.dump
+  if [ -f "$TARGET_WORK/replication/$DB.promoted" ]; then
+    # Back in prepare after a cutover: the rollback sets the promoted copy aside once Mastodon is stopped
+    # on the target; a new copy is made with the next dbReplicationRun.
+    log "$DB on the target server was promoted by the cutover: left to the rollback; copy again with pulumi config set dbReplicationRun <n+1>"
+    return 0
+  fi
   if db_exists "$DB"; then
     if [ "$(cat "$marker" 2>/dev/null)" = "$RUN" ]; then
       log "$DB on the target server already holds the schema of copy $RUN"

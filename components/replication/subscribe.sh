@@ -5,6 +5,10 @@
 # psql on stdin, never argv. TCP keepalives make a dropped link fail within about 10 s; the workers reconnect.
 # inputs: DB SUBSCRIPTION PUBLICATION SOURCE_PG_ADDRESS SOURCE_PG_PORT SSLMODE REPL_ROLE
 PASS_FILE="$WORK/replication/password"
+if [ -f "$WORK/replication/$DB.promoted" ]; then
+  log "$DB on the target server was promoted by the cutover: no subscription (the rollback sets it aside; copy again with dbReplicationRun <n+1>)"
+  exit 0
+fi
 [ -s "$PASS_FILE" ] || die "$PASS_FILE is missing on the target server: the access step sends it (run pulumi up in prepare)"
 db_exists "$DB" || die "database $DB is missing on the target server: the schema step creates it"
 if [ "$(psql_admin -d "$DB" -c "SELECT 1 FROM pg_subscription WHERE subname = '$SUBSCRIPTION'")" = 1 ]; then
