@@ -81,7 +81,9 @@ describe.runIf(asRoot)("replication scenarios", () => {
         release(r, "target");
         const cutover = await r.phase("cutover");
         expect(cutover.ok, cutover.error).toBe(true);
-        expect(cutover.outputs.replicationCatchup).toMatchObject({ sequences: 6 });
+        const sequences = Number(r.psql("source", DB, "SELECT count(*) FROM pg_sequences WHERE schemaname = 'public'"));
+        expect(sequences).toBeGreaterThan(0);
+        expect(cutover.outputs.replicationCatchup).toMatchObject({ sequences });
         expect(cutover.outputs.verification).toMatchObject({ identical: true });
         expect(r.psql("target", "postgres", "SELECT count(*) FROM pg_subscription")).toBe("0");
         const complete = await r.phase("complete");
