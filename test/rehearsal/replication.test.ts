@@ -117,11 +117,14 @@ describe.runIf(asRoot)("replication scenarios", () => {
         r.psql("target", "postgres", "SELECT pg_reload_conf()");
         const prepare = await r.phase("prepare");
         expect(prepare.ok, prepare.error).toBe(true);
-        expect(prepare.outputs.replication).toMatchObject({ state: "copying", tables: 8, copying: 8 });
+        const status = prepare.outputs.replication as { state: string; tables: number; copying: number };
+        expect(status.state).toBe("copying");
+        expect(status.tables).toBeGreaterThan(0);
+        expect(status.copying).toBe(status.tables);
         const refused = await r.phase("cutover");
         expect(refused.ok).toBe(false);
         expect(refused.error).toContain("refusing the cutover before any downtime");
-        expect(refused.error).toContain("8 of 8 tables still in the initial copy");
+        expect(refused.error).toContain(`${status.tables} of ${status.tables} tables still in the initial copy`);
         expect(events(r, "cutover").map(e => e.name)).not.toContain("maintenance-page");
         expect(r.onSource("systemctl is-active mastodon-web").trim()).toBe("active");
         // The copy starts, and its statuses table waits behind a lock on the source; then the link drops.
