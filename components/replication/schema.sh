@@ -17,7 +17,8 @@ mv "$STATE/meta.dump.tmp" "$STATE/meta.dump"
 make_dir() { install -d -m 711 "$TARGET_WORK" && install -d -m 750 -o root -g postgres "$TARGET_WORK/replication-schema"; }
 on_peer make_dir TARGET_WORK
 rsync --stats --human-readable -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" --chmod=F640 \
-  "$STATE/schema.dump" "$STATE/meta.dump" "$PEER:$TARGET_WORK/replication-schema/" | grep -E '^Total transferred' || true
+  "$STATE/schema.dump" "$STATE/meta.dump" "$PEER:$TARGET_WORK/replication-schema/" >"$STATE/rsync.log"
+log "schema sent to the target server: $(sed -n 's/^Total transferred file size: //p' "$STATE/rsync.log")"
 
 restore_schema() {
   local marker="$TARGET_WORK/replication/$DB.replica" staging="${DB}_migrating" dir="$TARGET_WORK/replication-schema"
