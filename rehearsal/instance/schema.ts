@@ -198,24 +198,6 @@ CREATE TABLE public.settings (
     updated_at timestamp without time zone
 );
 
-CREATE TABLE public.schema_migrations (
-    version character varying NOT NULL
-);
-
-CREATE TABLE public.ar_internal_metadata (
-    key character varying NOT NULL,
-    value character varying,
-    created_at timestamp(6) without time zone NOT NULL,
-    updated_at timestamp(6) without time zone NOT NULL
-);
-
--- A join table without a primary key (only a unique index), like some of Mastodon's: under logical
--- replication its updates and deletes need REPLICA IDENTITY FULL.
-CREATE TABLE public.accounts_tags (
-    account_id bigint NOT NULL,
-    tag_id bigint NOT NULL
-);
-
 CREATE MATERIALIZED VIEW public.instances AS
  WITH domain_counts(domain, accounts_count) AS (
          SELECT accounts.domain,
@@ -255,16 +237,6 @@ ALTER TABLE ONLY public.backups ADD CONSTRAINT backups_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.announcements ADD CONSTRAINT announcements_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.settings ADD CONSTRAINT settings_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX index_settings_on_var ON public.settings USING btree (var);
-
--- Rails' bookkeeping (what db:migrate has run) and a join table filled from the accounts.
-INSERT INTO public.schema_migrations (version) VALUES
-    ('20160220174730'), ('20170913000752'), ('20190820003045'), ('20200119112504'), ('20230904134623'), ('20240307180905');
-INSERT INTO public.ar_internal_metadata (key, value, created_at, updated_at) VALUES
-    ('environment', 'production', '2016-02-20 17:47:30', '2016-02-20 17:47:30');
-INSERT INTO public.accounts_tags (account_id, tag_id) SELECT id, 1 + abs(hashtext(username)) % 50 FROM public.accounts;
-ALTER TABLE ONLY public.schema_migrations ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
-ALTER TABLE ONLY public.ar_internal_metadata ADD CONSTRAINT ar_internal_metadata_pkey PRIMARY KEY (key);
-CREATE UNIQUE INDEX index_accounts_tags_on_tag_id_and_account_id ON public.accounts_tags USING btree (tag_id, account_id);
 
 CREATE UNIQUE INDEX index_accounts_on_username_and_domain_lower ON public.accounts USING btree (lower((username)::text), COALESCE(lower((domain)::text), ''::text));
 CREATE INDEX index_accounts_on_uri ON public.accounts USING btree (uri);

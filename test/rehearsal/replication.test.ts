@@ -47,7 +47,7 @@ describe.runIf(asRoot)("replication scenarios", () => {
         const prepare = await r.phase("prepare");
         expect(prepare.ok, prepare.error).toBe(true);
         expect(r.psql("source", "postgres", "SHOW wal_level")).toBe("logical");
-        expect(r.psql("source", DB, "SELECT relreplident FROM pg_class WHERE oid = 'public.accounts_tags'::regclass")).toBe("f");
+        expect(r.psql("source", DB, "SELECT relreplident FROM pg_class WHERE oid = 'public.statuses_tags'::regclass")).toBe("f");
         // The prepare does not wait for the initial copy: it may still run when the lag is measured.
         expect(["copying", "streaming"]).toContain((prepare.outputs.replication as { state: string }).state);
         await until(r, "target", DB, "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'", "0");
@@ -56,8 +56,8 @@ describe.runIf(asRoot)("replication scenarios", () => {
         r.psql(
             "source",
             DB,
-            "UPDATE public.accounts_tags SET tag_id = tag_id + 100 WHERE account_id IN (SELECT account_id FROM public.accounts_tags ORDER BY 1 LIMIT 5); " +
-                "DELETE FROM public.accounts_tags WHERE account_id IN (SELECT account_id FROM public.accounts_tags ORDER BY 1 DESC LIMIT 3); " +
+            "UPDATE public.statuses_tags SET tag_id = tag_id + 100 WHERE status_id IN (SELECT status_id FROM public.statuses_tags ORDER BY 1 LIMIT 5); " +
+                "DELETE FROM public.statuses_tags WHERE status_id IN (SELECT status_id FROM public.statuses_tags ORDER BY 1 DESC LIMIT 3); " +
                 "INSERT INTO public.statuses (text, created_at, updated_at, account_id, local) " +
                 "SELECT 'written while replicating ' || g, now(), now(), (SELECT min(id) FROM public.accounts), true FROM generate_series(1, 200) g",
         );
@@ -103,7 +103,7 @@ describe.runIf(asRoot)("replication scenarios", () => {
         expect(r.psql("source", "postgres", "SHOW wal_level")).toBe("replica");
         expect(r.psql("source", "postgres", "SHOW listen_addresses")).toBe("localhost");
         expect(r.onSource("grep -c mastodon-migration /etc/postgresql/15/main/pg_hba.conf || true").trim()).toBe("0");
-        expect(r.psql("source", DB, "SELECT relreplident FROM pg_class WHERE oid = 'public.accounts_tags'::regclass")).toBe("d");
+        expect(r.psql("source", DB, "SELECT relreplident FROM pg_class WHERE oid = 'public.statuses_tags'::regclass")).toBe("d");
         expect(r.onSource("ls /var/lib/mastodon-migration/*/replication")).not.toContain("password");
         expect(r.onTarget("ls /var/lib/mastodon-migration/*/replication")).not.toContain("password");
         console.log(r.timeline());
