@@ -223,6 +223,8 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
         const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
         const psql = (sql: string, db = "postgres") =>
             spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], {
+                // From /, which postgres can enter (a checkout under a private directory it cannot).
+                cwd: "/",
                 encoding: "utf8",
                 env: { ...process.env, ...env },
             });
@@ -242,6 +244,7 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
             "bash",
             ["-c", `chown postgres '${dir}' && runuser -u postgres -- pg_dump -Fd -d src -f '${dump}' && chmod -R a+rX '${dump}'`],
             {
+                cwd: "/",
                 encoding: "utf8",
                 env: { ...process.env, ...env },
             },
@@ -303,6 +306,7 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
                 "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'mastodon'",
             ],
             {
+                cwd: "/",
                 encoding: "utf8",
                 env: { ...process.env, ...env },
             },
