@@ -55,7 +55,7 @@ export interface ReplicationStatus {
     lagBytes: number;
 }
 
-export const walLevelScript = (targetHost: string): StepScript => script("wal-level.sh", { TARGET_HOST: targetHost });
+export const walLevelScript = (targetHost: string): StepScript => script("wal-level.sh", { TARGET_HOST: targetHost }, ["postgres"]);
 
 export const accessScript = (a: { dbName: string; targetHost: string; targetWork: string }): StepScript =>
     script("access.sh", { DB: a.dbName, REPL_ROLE: REPLICATION_ROLE, TARGET_HOST: a.targetHost, TARGET_WORK: a.targetWork });
@@ -114,7 +114,7 @@ export class Replication extends StepGroup {
             "wal-level",
             source,
             target.address.apply(host => walLevelScript(host)),
-            { undo: script("wal-level-undo.sh", {}) },
+            { undo: script("wal-level-undo.sh", {}, ["postgres"]) },
         );
         const sourceAddress = this.walLevel.stdout.apply(out => printedValue(out, "SOURCE_PG_ADDRESS"));
         this.access = this.step(

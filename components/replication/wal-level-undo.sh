@@ -25,12 +25,7 @@ while IFS=$'\t' read -r -u 3 name value file; do
 done 3<"$STATE/settings.before"
 if [ "$changed" = 1 ]; then
   log "restarting PostgreSQL on the source server"
-  systemctl restart postgresql 9>&-
-  for _ in $(seq 1 120); do
-    if psql_admin -c "SELECT 1" >/dev/null 2>&1; then break; fi
-    sleep 0.5
-  done
-  psql_admin -c "SELECT 1" >/dev/null || die "PostgreSQL did not come back within 60 s after the restart"
+  restart_postgresql
 fi
 rm -f "$STATE/settings.before"
 log "wal_level is $(psql_admin -c "SHOW wal_level"), listen_addresses is $(psql_admin -c "SHOW listen_addresses")"

@@ -33,12 +33,7 @@ pending=$(psql_admin -c "SELECT count(*) FROM pg_settings WHERE pending_restart"
 if [ "${#changes[@]}" -gt 0 ] || [ "$pending" -gt 0 ]; then
   log "RESTARTING PostgreSQL on the source server for ${changes[*]:-pending settings} (database connections drop for a few seconds)"
   t0=$(date +%s%N)
-  systemctl restart postgresql 9>&-
-  for _ in $(seq 1 120); do
-    if psql_admin -c "SELECT 1" >/dev/null 2>&1; then break; fi
-    sleep 0.5
-  done
-  psql_admin -c "SELECT 1" >/dev/null || die "PostgreSQL did not come back within 60 s after the restart"
+  restart_postgresql
   log "PostgreSQL restarted and accepting connections again after $((($(date +%s%N) - t0) / 1000000)) ms"
 else
   log "wal_level is already logical and PostgreSQL listens on $listen_ip: no restart"
