@@ -13,15 +13,31 @@ LOAD_TIMEOUT=3600
 # On the target: the version of its redis-server (it reads the RDB formats of its version and older).
 target_redis_version() { redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p'; }
 
+# On the target: redis-cli for its Redis as it runs before the copy: a fresh one has no password yet (the
+# source's arrives with this copy; sending it would only print "AUTH failed"), else REDIS_PASSWORD.
+target_cli() {
+  local port
+  port=$(env_value "$TARGET_LIVE" REDIS_PORT) || true
+  if [ "$(env -u REDISCLI_AUTH redis-cli -p "${port:-6379}" PING 2>/dev/null)" = PONG ]; then
+    env -u REDISCLI_AUTH redis-cli -p "${port:-6379}" "$@"
+  else
+    redis_cli "$TARGET_LIVE" "$@"
+  fi
+}
+
 # On the target: stop Redis once, recording its data file and config file first; print the data file.
 stop_target_redis() {
-  local record="$TARGET_WORK/redis-target" dir file conf
+  local record="$TARGET_WORK/redis-target" dir file conf reply
   install -d -m 711 "$TARGET_WORK"
-  if [ "$(redis_cli "$TARGET_LIVE" PING 2>/dev/null)" = PONG ]; then
-    [ "$(redis_cli "$TARGET_LIVE" CONFIG GET appendonly | sed -n 2p)" != yes ] || die "appendonly is on: the copied dump.rdb would be ignored"
-    dir=$(redis_cli "$TARGET_LIVE" CONFIG GET dir | sed -n 2p)
-    file=$(redis_cli "$TARGET_LIVE" CONFIG GET dbfilename | sed -n 2p)
-    conf=$(redis_info "$TARGET_LIVE" config_file)
+  reply=$(target_cli PING 2>/dev/null) || true
+  case "$reply" in
+    *NOAUTH* | *WRONGPASS*) die "Redis on the target server wants a password other than REDIS_PASSWORD of .env.production: remove its requirepass (the copy sets the source's)" ;;
+  esac
+  if [ "$reply" = PONG ]; then
+    [ "$(target_cli CONFIG GET appendonly | sed -n 2p)" != yes ] || die "appendonly is on: the copied dump.rdb would be ignored"
+    dir=$(target_cli CONFIG GET dir | sed -n 2p)
+    file=$(target_cli CONFIG GET dbfilename | sed -n 2p)
+    conf=$(target_cli INFO server | tr -d '\r' | sed -n 's/^config_file://p')
     printf '%s/%s\n%s\n' "$dir" "$file" "$conf" >"$record.tmp" && mv "$record.tmp" "$record"
     systemctl stop redis-server
   elif [ ! -s "$record" ]; then

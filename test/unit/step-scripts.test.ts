@@ -171,7 +171,8 @@ function runStepLocally(
         `RSYNC_SSH='${join(bin, "fakessh")}'`,
         "RSYNC_PEER=rsync",
         "PEER=peer",
-        'on_peer() { local fn=$1; shift; ( "$fn" ); }',
+        // ON_PEER tells stand-ins which server they serve (both run here).
+        'on_peer() { local fn=$1; shift; ( export ON_PEER=1; "$fn" ); }',
     ].join("\n");
     const preamble = readFileSync(lib("preamble"), "utf8");
     const extra = sourced.map(f => `source '${f}'`).join("\n");
@@ -410,6 +411,165 @@ describe("source services (source-services/stop.sh and start.sh) with stand-in s
             expect(spawnSync("test", ["-e", join(s.state, `${u}.running`)]).status, u).toBe(0);
         }
         expect(readFileSync(join(s.state, "crontab"), "utf8")).toContain("tootctl media remove");
+    });
+});
+
+/**
+ * Two Redis "servers" on this machine for redis/copy.sh: each a daemonized redis-server with its own config
+ * file, port, directory and password, behind a strict stand-in `systemctl` (stop, start, is-enabled and
+ * disable of redis-server only; it acts on the target's Redis inside `on_peer`, on the source's otherwise)
+ * and, when `targetVersion` is given, a stand-in `redis-server --version` for the target.
+ */
+async function redisPair(o: { sourcePassword?: string; targetVersion?: string }) {
+    const dir = mkdtempSync(join(tmpdir(), "mm-redis-pair-"));
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const calls = join(dir, "calls");
+    const side = async (name: "source" | "target", password?: string) => {
+        const port = await freePort();
+        const data = join(dir, name);
+        mkdirSync(data);
+        const conf = join(dir, `${name}.conf`);
+        const pidfile = join(dir, `${name}.pid`);
+        // The target saves on exit, like Debian's default config: why the copy stops it before the file lands.
+        const save = name === "target" ? "save 3600 1" : 'save ""';
+        writeFileSync(
+            conf,
+            [`port ${port}`, "bind 127.0.0.1", `dir ${data}`, "dbfilename dump.rdb", save, "appendonly no", "daemonize yes"]
+                .concat([`pidfile ${pidfile}`, `logfile ${join(dir, `${name}.log`)}`])
+                .concat(password ? [`requirepass "${password}"`] : [])
+                .join("\n") + "\n",
+        );
+        const live = liveWith({ REDIS_PORT: String(port), REDIS_PASSWORD: o.sourcePassword ?? "" });
+        return { port, conf, pidfile, live, data };
+    };
+    const source = await side("source", o.sourcePassword);
+    const target = await side("target");
+    writeFileSync(join(dir, "source.enabled"), "");
+    writeFileSync(
+        join(bin, "systemctl"),
+        [
+            "#!/bin/bash",
+            'side=source; [ -z "${ON_PEER:-}" ] || side=target',
+            `echo "$side systemctl $*" >>'${calls}'`,
+            `D='${dir}'`,
+            '[ "${*: -1}" = redis-server ] || { echo "unexpected systemctl $*" >&2; exit 2; }',
+            'case "$1" in',
+            '  start) [ -e "$D/$side.pid" ] && kill -0 "$(cat "$D/$side.pid")" 2>/dev/null && exit 0; /usr/bin/redis-server "$D/$side.conf" ;;',
+            '  stop) [ -e "$D/$side.pid" ] || exit 0; pid=$(cat "$D/$side.pid"); kill "$pid" 2>/dev/null || exit 0',
+            '    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done ;;',
+            '  is-enabled) [ "$2" = --quiet ] && [ -e "$D/$side.enabled" ] ;;',
+            '  disable) rm -f "$D/$side.enabled" ;;',
+            '  *) echo "unexpected systemctl $*" >&2; exit 2 ;;',
+            "esac",
+        ].join("\n"),
+        { mode: 0o755 },
+    );
+    if (o.targetVersion) {
+        writeFileSync(
+            join(bin, "redis-server"),
+            [
+                "#!/bin/bash",
+                "# The target's redis-server is an older release: its --version says so.",
+                `if [ -n "\${ON_PEER:-}" ] && [ "$*" = --version ]; then echo "Redis server v=${o.targetVersion} sha=00000000:0 malloc=libc bits=64"; exit 0; fi`,
+                'exec /usr/bin/redis-server "$@"',
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+    }
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    for (const s of ["source", "target"] as const) {
+        const r = spawnSync(join(bin, "systemctl"), ["start", "redis-server"], {
+            env: { ...process.env, ...env, ON_PEER: s === "target" ? "1" : "" },
+        });
+        expect(r.status).toBe(0);
+    }
+    const cli = (s: { live: string }, cmd: string) => bashWith(["mastodon"], `redis_cli '${s.live}' ${cmd}`, env);
+    for (const s of [source, target]) {
+        for (let i = 0; i < 100 && cli(s, "PING").stdout.trim() !== "PONG"; i++) await new Promise(res => setTimeout(res, 50));
+    }
+    rmSync(calls, { force: true });
+    return {
+        source,
+        target,
+        env,
+        cli,
+        calls: () => (spawnSync("cat", [calls], { encoding: "utf8" }).stdout || "").trim(),
+        run: () =>
+            runStepLocally(
+                "components/redis/copy.sh",
+                { SOURCE_LIVE: source.live, TARGET_LIVE: target.live, TARGET_WORK: join(dir, "target-work") },
+                ["mastodon"],
+                env,
+            ),
+        stop: () => {
+            for (const s of ["source", "target"]) {
+                spawnSync(join(bin, "systemctl"), ["stop", "redis-server"], {
+                    env: { ...process.env, ON_PEER: s === "target" ? "1" : "" },
+                });
+            }
+            rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+
+describe("redis copy (redis/copy.sh, run here as both servers against two redis-servers)", () => {
+    it("carries the source's requirepass to the target's Redis, which loads the dump and verifies with the password", async () => {
+        const pair = await redisPair({ sourcePassword: "pw-0f5e+x9" });
+        try {
+            const { source, target, cli } = pair;
+            expect(cli(source, "MSET a 1 b 2 c 3").stdout.trim()).toBe("OK");
+            expect(cli(source, "-n 1 RPUSH queue:default job1 job2").stdout.trim()).toBe("2");
+            expect(cli(source, "SET short 1 EX 600").stdout.trim()).toBe("OK");
+            // The fresh target answers without a password.
+            expect(spawnSync("redis-cli", ["-p", String(target.port), "PING"], { encoding: "utf8" }).stdout.trim()).toBe("PONG");
+            const r = pair.run();
+            expect(r.stderr).toBe("");
+            expect(r.status, r.stdout).toBe(0);
+            expect(r.stdout).toContain("keys without expiry db0=3 db1=1 on both servers");
+            expect(r.stdout).toMatch(/RDB format \d+ from the source server/);
+            expect(r.stdout).not.toContain("pw-0f5e");
+            // The target's Redis now wants the source's password, and holds the source's data.
+            const anon = spawnSync("redis-cli", ["-p", String(target.port), "GET", "a"], { encoding: "utf8" });
+            expect(anon.stdout + anon.stderr).toContain("NOAUTH");
+            expect(cli(target, "GET a").stdout.trim()).toBe("1");
+            expect(cli(target, "-n 1 LRANGE queue:default 0 -1").stdout.trim()).toBe("job1\njob2");
+            expect(readFileSync(target.conf, "utf8")).toContain(`requirepass "pw-0f5e+x9"`);
+            // The source's Redis is stopped and disabled at boot.
+            expect(pair.calls()).toBe(
+                [
+                    "target systemctl stop redis-server",
+                    "source systemctl stop redis-server",
+                    "source systemctl is-enabled --quiet redis-server",
+                ]
+                    .concat(["source systemctl disable redis-server", "target systemctl start redis-server"])
+                    .join("\n"),
+            );
+            expect(cli(source, "PING").status).not.toBe(0);
+        } finally {
+            pair.stop();
+        }
+    });
+
+    it("refuses a target Redis older than the source's (it cannot read the newer RDB format) before either Redis is touched", async () => {
+        const pair = await redisPair({ sourcePassword: "pw", targetVersion: "6.2.6" });
+        try {
+            const { source, target, cli } = pair;
+            cli(source, "MSET a 1 b 2");
+            const sourceVersion = spawnSync("redis-server", ["--version"], { encoding: "utf8" }).stdout.match(/v=([0-9.]+)/)![1];
+            const r = pair.run();
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain(
+                `Redis 6.2.6 on the target server is older than the source server's ${sourceVersion}: it cannot load the source's RDB format`,
+            );
+            // Nothing was stopped, saved or copied: both still serve their own data.
+            expect(pair.calls()).toBe("");
+            expect(cli(source, "DBSIZE").stdout.trim()).toBe("2");
+            expect(spawnSync("test", ["-e", join(source.data, "dump.rdb")]).status).toBe(1);
+            expect(spawnSync("redis-cli", ["-p", String(target.port), "DBSIZE"], { encoding: "utf8" }).stdout.trim()).toBe("0");
+        } finally {
+            pair.stop();
+        }
     });
 });
 
