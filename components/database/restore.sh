@@ -17,9 +17,8 @@ if db_exists "$DB"; then
   fi
   n=$(db_tables "$DB")
   if [ "$n" -gt 0 ] && [ "$ALLOW_NON_EMPTY" = true ]; then
-    aside="${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
-    log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
-    psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+    aside=$(db_set_aside "$DB" before_migration)
+    log "database $DB already held $n tables: renamed it to $aside (dbAllowNonEmptyTarget)"
   elif [ "$n" -gt 0 ]; then
     die "database $DB on the target server already holds $n tables: refusing to restore over it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
   else

@@ -9,9 +9,7 @@ if db_exists "$DB" && [ "$(psql_admin -d "$DB" -c "SELECT 1 FROM pg_subscription
   psql_admin -d "$DB" -c "DROP SUBSCRIPTION $SUBSCRIPTION"
 fi
 if [ -f "$STATE/$DB.promoted" ] && db_exists "$DB"; then
-  aside="${DB}_rolled_back_$(date -u +%Y%m%d%H%M%S)"
-  psql_admin -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$DB'" >/dev/null
-  psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+  aside=$(db_set_aside "$DB" rolled_back)
   log "rolled back: the replicated database is kept as $aside; copy again with dbReplicationRun before the next cutover"
 fi
 rm -f "$STATE/$DB.promoted" "$STATE/$DB.replica"

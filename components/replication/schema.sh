@@ -43,14 +43,11 @@ restore_schema() {
       for sub in $(psql_admin -d "$DB" -c "SELECT subname FROM pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"); do
         psql_admin -d "$DB" -c "DROP SUBSCRIPTION \"$sub\""
       done
-      aside="${DB}_replica_aside_$(date -u +%Y%m%d%H%M%S)"
-      psql_admin -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$DB'" >/dev/null
-      psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+      aside=$(db_set_aside "$DB" replica_aside)
       log "the earlier copy $(cat "$marker") is kept aside as $aside"
     elif [ "$n" -gt 0 ] && [ "$ALLOW_NON_EMPTY" = true ]; then
-      aside="${DB}_before_migration_$(date -u +%Y%m%d%H%M%S)"
-      log "database $DB already holds $n tables: renaming it to $aside (dbAllowNonEmptyTarget)"
-      psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+      aside=$(db_set_aside "$DB" before_migration)
+      log "database $DB already held $n tables: renamed it to $aside (dbAllowNonEmptyTarget)"
     elif [ "$n" -gt 0 ]; then
       die "database $DB on the target server already holds $n tables: refusing to replicate into it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
     else

@@ -17,9 +17,7 @@ fi
 if [ -f "$STATE/$DB.promoted" ]; then
   log "$DB was promoted by the cutover: kept"
 elif [ "$(cat "$STATE/$DB.replica" 2>/dev/null)" = "$RUN" ] && db_exists "$DB"; then
-  aside="${DB}_replica_aside_$(date -u +%Y%m%d%H%M%S)"
-  psql_admin -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$DB'" >/dev/null
-  psql_admin -c "ALTER DATABASE \"$DB\" RENAME TO \"$aside\""
+  aside=$(db_set_aside "$DB" replica_aside)
   rm -f "$STATE/$DB.replica"
   log "the replicated database is kept aside as $aside"
 fi

@@ -8,7 +8,7 @@
 #  - `result LINE`: a line of output later steps read (FACTS, DUMP_SHA256, ...), also kept in
 #    $WORK/$STEP.result with the duration marker, so the step's `update` (lib/sh/keep.sh) can print the same
 #    output again without running anything.
-# Helpers: log, die, as_user, psql_admin, db_exists, db_tables, heartbeat, result.
+# Helpers: log, die, as_user, psql_admin, db_exists, db_tables, db_set_aside, heartbeat, result.
 
 log() { printf '[%s] %s: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "$*"; }
 die() {
@@ -26,6 +26,15 @@ as_user() {
 psql_admin() { as_user postgres psql -X -v ON_ERROR_STOP=1 -qAt "$@"; }
 db_exists() { [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" = 1 ]; }
 db_tables() { psql_admin -d "$1" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"; }
+# db_set_aside DB WHY: rename DB aside to DB_WHY_<UTC time> (never dropped), ending its sessions first (a
+# rename waits for none); prints the new name.
+db_set_aside() {
+  local aside
+  aside="$1_$2_$(date -u +%Y%m%d%H%M%S)"
+  psql_admin -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$1'" >/dev/null
+  psql_admin -c "ALTER DATABASE \"$1\" RENAME TO \"$aside\""
+  printf '%s\n' "$aside"
+}
 
 # 711: other users may reach files they are given (the dump, for postgres) but cannot list them.
 mkdir -p "$WORK" && chmod 711 "$WORK"

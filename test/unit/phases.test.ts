@@ -72,7 +72,7 @@ describe("phases", () => {
         expect(del("source-services-stop")).toContain('systemctl start "${units[@]}"');
         expect(del("redis-copy")).toContain("systemctl start redis-server");
         expect(del("app-start")).toContain('systemctl disable --now "${unit_list[@]}"');
-        expect(del("database-restore")).toContain("_rolled_back_");
+        expect(del("database-restore")).toContain(`db_set_aside "$DB" rolled_back`);
         expect(del("database-restore")).not.toMatch(/DROP DATABASE/);
     });
 

@@ -159,7 +159,7 @@ describe("replication strategy, cutover", () => {
         expect(catchup).toContain("schema_migrations differ");
         expect(catchup).toContain("pg_catalog.setval");
         const undo = String(run.byName("replication-cutover-finish").inputs.delete);
-        expect(undo).toContain("_rolled_back_");
+        expect(undo).toContain(`db_set_aside "$DB" rolled_back`);
         expect(undo).not.toMatch(/DROP DATABASE/);
     });
 });

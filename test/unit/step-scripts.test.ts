@@ -275,6 +275,71 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
         expect(psql("SELECT tableowner FROM pg_tables WHERE tablename = 'statuses'", "restored").stdout.trim()).toBe("mastodon");
     }, 60_000);
 
+    it("renames an existing database aside with dbAllowNonEmptyTarget even while a session holds it open (db_set_aside)", async () => {
+        services ??= await startLocalServices({ pgPort: await freePort() });
+        const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
+        const psql = (sql: string, db = "postgres") =>
+            spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], {
+                cwd: "/",
+                encoding: "utf8",
+                env: { ...process.env, ...env },
+            });
+        const dir = mkdtempSync(join(tmpdir(), "mm-aside-"));
+        chmodSync(dir, 0o755);
+        const dump = join(dir, "src.dump.d");
+        for (const sql of ["CREATE DATABASE aside_src OWNER mastodon", "CREATE DATABASE busy OWNER mastodon"])
+            expect(psql(sql).stderr).toBe("");
+        expect(psql("CREATE TABLE statuses (id bigint PRIMARY KEY); INSERT INTO statuses VALUES (1), (2)", "aside_src").stderr).toBe("");
+        expect(psql("CREATE TABLE earlier (id bigint PRIMARY KEY)", "busy").stderr).toBe("");
+        const d = spawnSync(
+            "bash",
+            ["-c", `chown postgres '${dir}' && runuser -u postgres -- pg_dump -Fd -d aside_src -f '${dump}' && chmod -R a+rX '${dump}'`],
+            {
+                cwd: "/",
+                encoding: "utf8",
+                env: { ...process.env, ...env },
+            },
+        );
+        expect(d.status, d.stderr).toBe(0);
+        const sha = spawnSync(
+            "bash",
+            [
+                "-c",
+                `{ sha256sum '${dump}/toc.dat' | cut -d' ' -f1 && (cd '${dump}' && find . -type f -printf '%P %s\\n' | LC_ALL=C sort); } | sha256sum`,
+            ],
+            { encoding: "utf8" },
+        ).stdout.split(" ")[0];
+        // Someone is still connected to the database in the way (a console, a stray worker).
+        const session = spawn("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-d", "busy", "-c", "SELECT pg_sleep(60)"], {
+            cwd: "/",
+            stdio: "ignore",
+            env: { ...process.env, ...env },
+        });
+        try {
+            for (let i = 0; i < 100 && psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'busy'").stdout.trim() === "0"; i++) {
+                await new Promise(res => setTimeout(res, 50));
+            }
+            expect(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'busy'").stdout.trim()).toBe("1");
+            const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+            mkdirSync(join(work, "db"));
+            const r = runStepLocally(
+                "components/database/restore.sh",
+                { WORK: work, DB: "busy", ROLE: "mastodon", JOBS: "1", DUMP: dump, SHA: sha, ALLOW_NON_EMPTY: "true" },
+                [],
+                env,
+            );
+            expect(r.stderr).not.toContain("ERROR");
+            expect(r.status).toBe(0);
+            expect(r.stdout).toMatch(/database busy already held 1 tables: renamed it to busy_before_migration_\d{14} /);
+            expect(psql("SELECT count(*) FROM statuses", "busy").stdout.trim()).toBe("2");
+            const aside = psql("SELECT datname FROM pg_database WHERE datname LIKE 'busy_before_migration_%'").stdout.trim();
+            expect(aside).toMatch(/^busy_before_migration_\d{14}$/);
+            expect(psql("SELECT count(*) FROM pg_tables WHERE tablename = 'earlier'", aside).stdout.trim()).toBe("1");
+        } finally {
+            session.kill("SIGTERM");
+        }
+    }, 60_000);
+
     it("config env: reports what changed since the last copy by key name only, and gives the role DB_PASS", async () => {
         services ??= await startLocalServices({ pgPort: await freePort() });
         const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
@@ -607,5 +672,29 @@ describe("no step hides an rsync failure", () => {
         expect(found).toEqual([]);
         // The check finds the old pattern.
         expect(hiddenRsync('rsync -a "$SRC" "$PEER:$DEST" \\\n  | grep -E "^Number" || true\n')).toHaveLength(1);
+    });
+});
+
+describe("setting a database aside is written once (db_set_aside in lib/sh/preamble.sh)", () => {
+    /** `ALTER DATABASE ... RENAME TO` lines of a script that rename to anything but the step's own DB (a staging copy becoming DB). */
+    function renamesAside(text: string): string[] {
+        return text.split("\n").filter(l => /ALTER DATABASE .* RENAME TO/.test(l) && !/RENAME TO \\"\$DB\\"/.test(l));
+    }
+
+    it("no step script renames a database aside on its own", () => {
+        const files = readdirSync(join(root, "components"), { recursive: true, encoding: "utf8" }).filter(f => f.endsWith(".sh"));
+        const found = files.flatMap(f => renamesAside(readFileSync(join(root, "components", f), "utf8")).map(l => `${f}: ${l.trim()}`));
+        expect(found).toEqual([]);
+        const users = files.filter(f => /db_set_aside "\$DB" /.test(readFileSync(join(root, "components", f), "utf8")));
+        expect(users.sort()).toEqual([
+            "database/restore.sh",
+            "database/set-aside.sh",
+            "replication-cutover/finish-undo.sh",
+            "replication/schema.sh",
+            "replication/subscribe-undo.sh",
+        ]);
+        // The check finds the old, hand-written rename.
+        expect(renamesAside(`  psql_admin -c "ALTER DATABASE \\"$DB\\" RENAME TO \\"$aside\\""\n`)).toHaveLength(1);
+        expect(renamesAside(`psql_admin -c "ALTER DATABASE \\"$STAGING\\" RENAME TO \\"$DB\\""\n`)).toHaveLength(0);
     });
 });
