@@ -29,22 +29,26 @@ export interface TargetReadinessArgs {
 
 export function readyScript(a: Omit<TargetReadinessArgs, "facts" | "cloudInit"> & { facts: SourceFacts }): StepScript {
     const { target: t, facts: f } = a;
-    return script("ready.sh", {
-        LIVE: t.liveDir,
-        MASTODON_USER: t.mastodonUser,
-        ROLE: t.dbRole,
-        DB: a.dbName,
-        ALLOW_NON_EMPTY_DB: a.allowNonEmptyDb,
-        MEDIA_ON_S3: a.mediaOnS3,
-        SOURCE_VERSION: f.mastodonVersion,
-        SOURCE_PG_MAJOR: f.pgMajor,
-        SOURCE_COLLATE: f.collate,
-        SOURCE_DB_BYTES: f.dbBytes,
-        SOURCE_MEDIA_BYTES: f.mediaBytes,
-        REDIS_PORT: f.redisPort,
-        SOURCE_REDIS_VERSION: f.redisVersion,
-        SOURCE_PGBOUNCER: f.pgbouncer,
-    });
+    return script(
+        "ready.sh",
+        {
+            LIVE: t.liveDir,
+            MASTODON_USER: t.mastodonUser,
+            ROLE: t.dbRole,
+            DB: a.dbName,
+            ALLOW_NON_EMPTY_DB: a.allowNonEmptyDb,
+            MEDIA_ON_S3: a.mediaOnS3,
+            SOURCE_VERSION: f.mastodonVersion,
+            SOURCE_PG_MAJOR: f.pgMajor,
+            SOURCE_COLLATE: f.collate,
+            SOURCE_DB_BYTES: f.dbBytes,
+            SOURCE_MEDIA_BYTES: f.mediaBytes,
+            REDIS_PORT: f.redisPort,
+            SOURCE_REDIS_VERSION: f.redisVersion,
+            SOURCE_PGBOUNCER: f.pgbouncer,
+        },
+        ["mastodon"],
+    );
 }
 
 export class TargetReadiness extends StepGroup {

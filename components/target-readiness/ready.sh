@@ -38,6 +38,7 @@ fi
 redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
 [ -z "$SOURCE_REDIS_VERSION" ] || [ "$(printf '%s\n%s\n' "$SOURCE_REDIS_VERSION" "$redis_version" | sort -V | head -n 1)" = "$SOURCE_REDIS_VERSION" ] ||
   die "Redis $redis_version on the target server is older than the source server's $SOURCE_REDIS_VERSION: it cannot load the source's RDB format; install Redis $SOURCE_REDIS_VERSION or newer"
-aof=$(redis-cli -p "$REDIS_PORT" CONFIG GET appendonly 2>/dev/null | sed -n 2p || true)
+# From the running Redis, or from redis.conf when it is stopped (it starts with that): never skipped.
+aof=$(redis_config "$REDIS_PORT" /etc/redis/redis.conf appendonly no)
 [ "$aof" != yes ] || die "Redis on the target server has appendonly yes: it would load its AOF and ignore the copied dump.rdb; set appendonly no in /etc/redis/redis.conf"
 log "the target server is ready: Mastodon $version, PostgreSQL $pg_major, role $ROLE, Redis $redis_version"

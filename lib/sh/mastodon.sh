@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Helpers about a Mastodon install. Each takes the live directory (the checkout) as its first argument,
+# Helpers about a Mastodon install. Most take the live directory (the checkout) as their first argument,
 # so one definition serves both servers (on_peer ships them to the other one).
 
 # env_value LIVE KEY: a non-secret value of .env.production (LOCAL_DOMAIN, S3_ENABLED, ...); never the file.
@@ -23,6 +23,21 @@ redis_cli() {
 # redis_info LIVE FIELD: one field of INFO (redis_version, loading, config_file, ...), without the CR; empty
 # when Redis does not answer.
 redis_info() { { redis_cli "$1" INFO 2>/dev/null || true; } | tr -d '\r' | sed -n "s/^$2://p"; }
+
+# redis_config PORT FILE NAME DEFAULT: a setting of the Redis on PORT: from the running server when it answers
+# CONFIG GET, else from its configuration file, which a stopped Redis (a new server's) starts with: the last
+# NAME line wins, as Redis reads it, and DEFAULT when there is none. Dies when neither can be read.
+redis_config() {
+  local port=$1 conf=$2 name=$3 fallback=$4 got value
+  got=$(env -u REDISCLI_AUTH redis-cli -p "$port" CONFIG GET "$name" 2>/dev/null) || true
+  if [ "$(printf '%s\n' "$got" | sed -n 1p)" = "$name" ]; then
+    printf '%s\n' "$got" | sed -n 2p
+    return 0
+  fi
+  [ -r "$conf" ] || die "Redis on $(hostname) does not answer CONFIG GET on port $port and $conf cannot be read: cannot check its $name"
+  value=$(sed -n "s/^[[:space:]]*${name}[[:space:]]\{1,\}\([^[:space:]#]*\).*/\1/Ip" "$conf" | tail -n 1 | tr -d "\"'")
+  printf '%s\n' "${value:-$fallback}"
+}
 
 # redis_persistent LIVE: the keys without an expiry, per database ("db0=12 db3=4"), from INFO keyspace. A
 # copy of an RDB drops the keys that expired meanwhile (rate limits, streaming, cache); these never do.

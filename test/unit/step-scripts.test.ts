@@ -117,6 +117,36 @@ describe("redis helpers (redis-copy) against a real redis-server", () => {
         }
     });
 
+    it("redis_config (readiness: appendonly): the running Redis's value, else redis.conf's when Redis is stopped, never skipped", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "mm-redisconf-"));
+        const conf = join(dir, "redis.conf");
+        // Case and spacing as Redis accepts them; the last line wins.
+        writeFileSync(conf, "# appendonly yes\nappendonly no\nAPPENDONLY   yes # turned on later\nport 6379\n");
+        const redis = await redisServer();
+        try {
+            // Running (started with --appendonly no): its own value, not the file's.
+            const running = bashWith(["mastodon"], `redis_config ${redis.port} '${conf}' appendonly no`);
+            expect(running.stderr).toBe("");
+            expect(running.stdout).toBe("no\n");
+        } finally {
+            await redis.stop();
+        }
+        // Stopped (a new server's Redis): the value it will start with.
+        const port = await freePort();
+        const stopped = bashWith(["mastodon"], `redis_config ${port} '${conf}' appendonly no`);
+        expect(stopped.stderr).toBe("");
+        expect(stopped.stdout).toBe("yes\n");
+        writeFileSync(conf, "port 6379\n");
+        expect(bashWith(["mastodon"], `redis_config ${port} '${conf}' appendonly no`).stdout).toBe("no\n");
+        const unreadable = bashWith(["mastodon"], `redis_config ${port} '${dir}/none.conf' appendonly no`);
+        expect(unreadable.status).toBe(1);
+        expect(unreadable.stderr).toContain(`does not answer CONFIG GET on port ${port} and ${dir}/none.conf cannot be read`);
+        // The readiness check goes through it, with Debian's redis.conf.
+        const ready = readFileSync(join(root, "components", "target-readiness", "ready.sh"), "utf8");
+        expect(ready).toContain('aof=$(redis_config "$REDIS_PORT" /etc/redis/redis.conf appendonly no)');
+        expect(ready).not.toMatch(/CONFIG GET appendonly/);
+    });
+
     it("redis_wait_loaded waits while Redis answers LOADING, then returns", () => {
         const bin = mkdtempSync(join(tmpdir(), "mm-fake-redis-"));
         const calls = join(bin, "calls");
