@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort, LocalServices, startLocalServices } from "../../rehearsal/instance/local-services";
 
@@ -665,6 +665,69 @@ describe("redis copy (redis/copy.sh, run here as both servers against two redis-
         } finally {
             pair.stop();
         }
+    });
+});
+
+describe("systemd units (config-files/systemd.sh), run here as both servers", () => {
+    it("a refresh reports only the units that really changed when the target's user and directory differ", () => {
+        const dir = mkdtempSync(join(tmpdir(), "mm-systemd-"));
+        const sourceUnits = join(dir, "source");
+        const targetUnits = join(dir, "target");
+        mkdirSync(sourceUnits);
+        mkdirSync(targetUnits);
+        const unit = (name: string, extra = "") =>
+            writeFileSync(
+                join(sourceUnits, `mastodon-${name}.service`),
+                `[Service]\nUser=mastodon\nWorkingDirectory=/home/mastodon/live\nExecStart=/usr/bin/${name}${extra}\n`,
+            );
+        unit("web");
+        unit("sidekiq");
+        // The step file with this test's unit directories for the two servers' /etc/systemd/system.
+        const text = readFileSync(join(root, "components", "config-files", "systemd.sh"), "utf8");
+        expect(text.split("/etc/systemd/system/mastodon-*.service").length).toBe(3); // the glob and its message
+        expect(text).toContain('"$PEER:/etc/systemd/system/"');
+        const file = join(dir, "systemd.sh");
+        writeFileSync(
+            file,
+            text
+                .replace("units=(/etc/systemd/system/mastodon-*.service)", `units=('${sourceUnits}'/mastodon-*.service)`)
+                .replace('"$PEER:/etc/systemd/system/"', `"$PEER:${targetUnits}/"`),
+        );
+        const bin = mkdtempSync(join(tmpdir(), "mm-systemctl-"));
+        const calls = join(bin, "calls");
+        writeFileSync(
+            join(bin, "systemctl"),
+            `#!/bin/bash\necho "$*" >>'${calls}'\n[ "$*" = daemon-reload ] || { echo "unexpected systemctl $*" >&2; exit 2; }\n`,
+            { mode: 0o755 },
+        );
+        const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+        const vars = {
+            WORK: work,
+            SOURCE_USER: "mastodon",
+            TARGET_USER: "social",
+            SOURCE_LIVE: "/home/mastodon/live",
+            TARGET_LIVE: "/srv/social/live",
+        };
+        const run = () => {
+            const r = runStepLocally(relative(root, file), vars, [], { PATH: `${bin}:${process.env.PATH}` });
+            expect(r.stderr).toBe("");
+            expect(r.status).toBe(0);
+            return r.stdout.split("\n").find(l => l.includes("systemd units written")) ?? "";
+        };
+        // prepare: both are new on the target, rewritten for its user and directory.
+        expect(run()).toMatch(/written \(new or changed\): mastodon-sidekiq.service mastodon-web.service $/);
+        expect(readFileSync(join(targetUnits, "mastodon-web.service"), "utf8")).toBe(
+            "[Service]\nUser=social\nWorkingDirectory=/srv/social/live\nExecStart=/usr/bin/web\n",
+        );
+        // cutover's refresh with nothing changed on the source: nothing written.
+        expect(run()).toMatch(/written \(new or changed\): none$/);
+        // A real change to one unit: that one only.
+        unit("sidekiq", " -c 25");
+        expect(run()).toMatch(/written \(new or changed\): mastodon-sidekiq.service $/);
+        expect(readFileSync(join(targetUnits, "mastodon-sidekiq.service"), "utf8")).toBe(
+            "[Service]\nUser=social\nWorkingDirectory=/srv/social/live\nExecStart=/usr/bin/sidekiq -c 25\n",
+        );
+        expect(readFileSync(calls, "utf8")).toBe("daemon-reload\n".repeat(3));
     });
 });
 
