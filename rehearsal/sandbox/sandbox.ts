@@ -22,6 +22,11 @@ export const BRIDGE_ADDR = `${SUBNET}.1`;
 export const SOURCE_ADDR = `${SUBNET}.2`;
 export const TARGET_ADDR = `${SUBNET}.3`;
 export const HOST_ADDR: Record<HostName, string> = { source: SOURCE_ADDR, target: TARGET_ADDR };
+/** The sandbox's bridge in the root namespace, `mmig<id>` (env.sh's BRIDGE). */
+export const BRIDGE = `mmig${SANDBOX_ID}`;
+/** The hosts' network namespaces, `mmig-source`/`mmig-target` for sandbox 0, else `mmig<id>-...` (env.sh's). */
+export const NETNS_PREFIX = SANDBOX_ID === 0 ? "mmig" : `mmig${SANDBOX_ID}`;
+export const HOST_NETNS: Record<HostName, string> = { source: `${NETNS_PREFIX}-source`, target: `${NETNS_PREFIX}-target` };
 export const SSH_PORT = 22;
 export const SSH_USER = "root";
 

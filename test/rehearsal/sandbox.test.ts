@@ -1,7 +1,7 @@
 /**
  * The rehearsal sandbox (rehearsal/sandbox): up.sh builds two namespace hosts, "source" and "target", each
  * with its own sshd, localhost PostgreSQL/Redis, nginx, stand-in systemctl and stand-in Mastodon
- * checkout. Needs root (CI runs as root); traffic stays on 10.213.0.0/24 bridges and loopback.
+ * checkout. Needs root (CI runs as root); traffic stays on the sandbox's 10.213.N.0/24 bridge (MMIG_SANDBOX=N) and loopback.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
@@ -15,6 +15,10 @@ import {
     SANDBOX_SRC,
     SOURCE_ADDR,
     TARGET_ADDR,
+    BRIDGE,
+    HOST_NETNS,
+    NETNS_PREFIX,
+    SANDBOX_ID,
     type HostName,
     killSshSessions,
     onHost,
@@ -38,8 +42,17 @@ function ssh(host: HostName, cmd: string, timeoutMs = 20_000) {
     return spawnSync("ssh", [...sshArgs(host), cmd], { encoding: "utf8", timeout: timeoutMs });
 }
 
-function netnsList(): string {
-    return spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout;
+/** The network namespaces on this machine, by name. */
+function netnsNames(): string[] {
+    return spawnSync("ip", ["netns", "list"], { encoding: "utf8" })
+        .stdout.split("\n")
+        .map(l => l.split(" ")[0])
+        .filter(Boolean);
+}
+
+/** This sandbox's namespaces (other sandboxes, MMIG_SANDBOX=N, may be running at the same time). */
+function ownNetns(): string[] {
+    return netnsNames().filter(n => n.startsWith(`${NETNS_PREFIX}-`));
 }
 
 /** A tiny instance on source: .env.production, database with the generator's tables, a few rows. */
@@ -82,8 +95,8 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
     it("builds both hosts and records its parameters", () => {
         expect(sandboxRunning()).toBe(true);
         expect(sandboxParams()).toEqual({ domain: DEFAULT_DOMAIN, targetDbRole: "mastodon" });
-        expect(netnsList()).toMatch(/mmig-source/);
-        expect(netnsList()).toMatch(/mmig-target/);
+        expect(netnsNames()).toContain(HOST_NETNS.source);
+        expect(netnsNames()).toContain(HOST_NETNS.target);
         expect(upSeconds).toBeGreaterThan(0);
     });
 
@@ -260,9 +273,9 @@ describe("rehearsal sandbox (other domain, other database role on target)", { ti
     it("down.sh removes every namespace, link and process, and is safe to repeat", () => {
         const inits = (["source", "target"] as const).map(h => readFileSync(join(SANDBOX_DIR, "hosts", h, "init.pid"), "utf8").trim());
         sandboxDown();
-        expect(netnsList()).not.toMatch(/mmig-/);
+        expect(ownNetns()).toEqual([]);
         for (const pid of inits) expect(pidRunning(pid)).toBe(false);
-        expect(spawnSync("ip", ["link", "show", "mmig0"]).status).not.toBe(0);
+        expect(spawnSync("ip", ["link", "show", BRIDGE]).status).not.toBe(0);
         expect(sandboxRunning()).toBe(false);
         sandboxDown();
     });
@@ -332,13 +345,22 @@ describe("rehearsal sandbox from a clone under /tmp", { timeout: 120_000 }, () =
             expect(r.stdout).toBe(`mastodon-${host}\nmastodon-${host}\n1\nhidden\n`);
         }
         inClone(`import { sandboxDown } from "./rehearsal/sandbox/sandbox"; sandboxDown();`);
-        expect(netnsList()).not.toMatch(/mmig-/);
-        expect(spawnSync("ip", ["link", "show", "mmig0"]).status).not.toBe(0);
+        expect(ownNetns()).toEqual([]);
+        expect(spawnSync("ip", ["link", "show", BRIDGE]).status).not.toBe(0);
     });
 });
 
-describe("sandbox addresses", () => {
-    it("are the documented ones", () => {
-        expect([SOURCE_ADDR, TARGET_ADDR]).toEqual(["10.213.0.2", "10.213.0.3"]);
+describe("sandbox addresses and names", () => {
+    it("are env.sh's for this MMIG_SANDBOX, and the documented ones for sandbox 0", () => {
+        const fromEnv = (id: string) =>
+            spawnSync(
+                "bash",
+                ["-c", `source '${join(SANDBOX_SRC, "env.sh")}' && echo "$SOURCE_ADDR $TARGET_ADDR $BRIDGE $SOURCE_NETNS $TARGET_NETNS"`],
+                { encoding: "utf8", env: { ...process.env, MMIG_SANDBOX: id, REHEARSAL_DIR: "/nonexistent" } },
+            ).stdout.trim();
+        expect(fromEnv(String(SANDBOX_ID))).toBe([SOURCE_ADDR, TARGET_ADDR, BRIDGE, HOST_NETNS.source, HOST_NETNS.target].join(" "));
+        expect(fromEnv("0")).toBe("10.213.0.2 10.213.0.3 mmig0 mmig-source mmig-target");
+        expect(fromEnv("7")).toBe("10.213.7.2 10.213.7.3 mmig7 mmig7-source mmig7-target");
+        expect([SOURCE_ADDR, TARGET_ADDR]).toEqual([`10.213.${SANDBOX_ID}.2`, `10.213.${SANDBOX_ID}.3`]);
     });
 });
