@@ -209,6 +209,12 @@ function runStepLocally(
     return bashWith(libs, `${header}\n${preamble}\n${extra}\n${peer}\n${readFileSync(join(root, file), "utf8")}`, env);
 }
 
+/** The identity of a `pg_dump -Fd` directory, as database/dump.sh computes it (toc.dat's sha256, the file list). */
+function dumpId(dump: string): string {
+    const script = `{ sha256sum '${dump}/toc.dat' | cut -d' ' -f1 && (cd '${dump}' && find . -type f -printf '%P %s\\n' | LC_ALL=C sort); } | sha256sum`;
+    return spawnSync("bash", ["-c", script], { encoding: "utf8" }).stdout.split(" ")[0]!;
+}
+
 describe("database transfer (database/transfer.sh, run here as both servers)", () => {
     it("a second cutover sends the new dump over a stale one of the same length (rsync --append-verify skipped it)", () => {
         const dir = mkdtempSync(join(tmpdir(), "mm-transfer-"));
@@ -227,14 +233,7 @@ describe("database transfer (database/transfer.sh, run here as both servers)", (
             utimesSync(join(targetDump, name), new Date("2026-01-01"), new Date("2026-01-01"));
         }
         writeFileSync(join(targetDump, "2999.dat"), "a table the new dump does not have");
-        const id = spawnSync(
-            "bash",
-            [
-                "-c",
-                `{ sha256sum '${dump}/toc.dat' | cut -d' ' -f1 && (cd '${dump}' && find . -type f -printf '%P %s\\n' | LC_ALL=C sort); } | sha256sum`,
-            ],
-            { encoding: "utf8" },
-        ).stdout.split(" ")[0];
+        const id = dumpId(dump);
         const vars = { DUMP: dump, TARGET_WORK: targetWork, TARGET_DUMP: targetDump, SHA: id };
         const r = runStepLocally("components/database/transfer.sh", vars);
         expect(r.stderr).not.toContain("ERROR");
@@ -249,19 +248,40 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
     let services: LocalServices | undefined;
     afterAll(async () => services?.stop());
 
-    it("restores a dump that GRANTs to a role the target lacks", async () => {
-        services = await startLocalServices({ pgPort: await freePort() });
+    /** The throwaway cluster (started once): PG* for the scripts, psql as postgres, pg_dump -Fd of a database. */
+    async function cluster() {
+        services ??= await startLocalServices({ pgPort: await freePort() });
         const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
+        // From /, which postgres can enter (a checkout under a private directory it cannot).
+        const asPostgres = { cwd: "/", encoding: "utf8" as const, env: { ...process.env, ...env } };
         const psql = (sql: string, db = "postgres") =>
-            spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], {
-                // From /, which postgres can enter (a checkout under a private directory it cannot).
-                cwd: "/",
-                encoding: "utf8",
-                env: { ...process.env, ...env },
-            });
-        const dir = mkdtempSync(join(tmpdir(), "mm-restore-"));
-        chmodSync(dir, 0o755);
-        const dump = join(dir, "src.dump.d");
+            spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], asPostgres);
+        const pgDump = (db: string): { dump: string; sha: string } => {
+            const dir = mkdtempSync(join(tmpdir(), "mm-restore-"));
+            chmodSync(dir, 0o755);
+            const dump = join(dir, "src.dump.d");
+            const d = spawnSync(
+                "bash",
+                ["-c", `chown postgres '${dir}' && runuser -u postgres -- pg_dump -Fd -d ${db} -f '${dump}' && chmod -R a+rX '${dump}'`],
+                asPostgres,
+            );
+            expect(d.status, d.stderr).toBe(0);
+            return { dump, sha: dumpId(dump) };
+        };
+        /** database/restore.sh of a dump into DB as role mastodon, from a fresh work directory; it must succeed. */
+        const restore = (vars: { DB: string; DUMP: string; SHA: string; ALLOW_NON_EMPTY: string }) => {
+            const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+            mkdirSync(join(work, "db"));
+            const r = runStepLocally("components/database/restore.sh", { WORK: work, ROLE: "mastodon", JOBS: "2", ...vars }, [], env);
+            expect(r.stderr).not.toContain("ERROR");
+            expect(r.status).toBe(0);
+            return r;
+        };
+        return { env, psql, pgDump, restore, asPostgres };
+    }
+
+    it("restores a dump that GRANTs to a role the target lacks", async () => {
+        const { psql, pgDump, restore } = await cluster();
         // The source: a table owned by mastodon, readable by a role that exists only there.
         for (const sql of ["CREATE ROLE reader", "CREATE DATABASE src OWNER mastodon"]) expect(psql(sql).stderr).toBe("");
         for (const sql of [
@@ -271,95 +291,32 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
             "GRANT SELECT ON statuses TO reader",
         ])
             expect(psql(sql, "src").stderr).toBe("");
-        const d = spawnSync(
-            "bash",
-            ["-c", `chown postgres '${dir}' && runuser -u postgres -- pg_dump -Fd -d src -f '${dump}' && chmod -R a+rX '${dump}'`],
-            {
-                cwd: "/",
-                encoding: "utf8",
-                env: { ...process.env, ...env },
-            },
-        );
-        expect(d.status, d.stderr).toBe(0);
+        const { dump, sha } = pgDump("src");
         // The target lacks the role.
         for (const sql of ["DROP DATABASE src", "DROP ROLE reader"]) expect(psql(sql).stderr).toBe("");
-        const sha = spawnSync(
-            "bash",
-            [
-                "-c",
-                `{ sha256sum '${dump}/toc.dat' | cut -d' ' -f1 && (cd '${dump}' && find . -type f -printf '%P %s\\n' | LC_ALL=C sort); } | sha256sum`,
-            ],
-            { encoding: "utf8" },
-        ).stdout.split(" ")[0];
-        const work = mkdtempSync(join(tmpdir(), "mm-work-"));
-        mkdirSync(join(work, "db"));
-        const r = runStepLocally(
-            "components/database/restore.sh",
-            { WORK: work, DB: "restored", ROLE: "mastodon", JOBS: "2", DUMP: dump, SHA: sha, ALLOW_NON_EMPTY: "false" },
-            [],
-            env,
-        );
-        expect(r.stderr).not.toContain("ERROR");
-        expect(r.status).toBe(0);
+        restore({ DB: "restored", DUMP: dump, SHA: sha, ALLOW_NON_EMPTY: "false" });
         expect(psql("SELECT count(*) FROM statuses", "restored").stdout.trim()).toBe("500");
         expect(psql("SELECT tableowner FROM pg_tables WHERE tablename = 'statuses'", "restored").stdout.trim()).toBe("mastodon");
     }, 60_000);
 
     it("renames an existing database aside with dbAllowNonEmptyTarget even while a session holds it open (db_set_aside)", async () => {
-        services ??= await startLocalServices({ pgPort: await freePort() });
-        const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
-        const psql = (sql: string, db = "postgres") =>
-            spawnSync("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql], {
-                cwd: "/",
-                encoding: "utf8",
-                env: { ...process.env, ...env },
-            });
-        const dir = mkdtempSync(join(tmpdir(), "mm-aside-"));
-        chmodSync(dir, 0o755);
-        const dump = join(dir, "src.dump.d");
+        const { psql, pgDump, restore, asPostgres } = await cluster();
         for (const sql of ["CREATE DATABASE aside_src OWNER mastodon", "CREATE DATABASE busy OWNER mastodon"])
             expect(psql(sql).stderr).toBe("");
         expect(psql("CREATE TABLE statuses (id bigint PRIMARY KEY); INSERT INTO statuses VALUES (1), (2)", "aside_src").stderr).toBe("");
         expect(psql("CREATE TABLE earlier (id bigint PRIMARY KEY)", "busy").stderr).toBe("");
-        const d = spawnSync(
-            "bash",
-            ["-c", `chown postgres '${dir}' && runuser -u postgres -- pg_dump -Fd -d aside_src -f '${dump}' && chmod -R a+rX '${dump}'`],
-            {
-                cwd: "/",
-                encoding: "utf8",
-                env: { ...process.env, ...env },
-            },
-        );
-        expect(d.status, d.stderr).toBe(0);
-        const sha = spawnSync(
-            "bash",
-            [
-                "-c",
-                `{ sha256sum '${dump}/toc.dat' | cut -d' ' -f1 && (cd '${dump}' && find . -type f -printf '%P %s\\n' | LC_ALL=C sort); } | sha256sum`,
-            ],
-            { encoding: "utf8" },
-        ).stdout.split(" ")[0];
+        const { dump, sha } = pgDump("aside_src");
         // Someone is still connected to the database in the way (a console, a stray worker).
         const session = spawn("runuser", ["-u", "postgres", "--", "psql", "-X", "-qAt", "-d", "busy", "-c", "SELECT pg_sleep(60)"], {
-            cwd: "/",
+            ...asPostgres,
             stdio: "ignore",
-            env: { ...process.env, ...env },
         });
         try {
             for (let i = 0; i < 100 && psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'busy'").stdout.trim() === "0"; i++) {
                 await new Promise(res => setTimeout(res, 50));
             }
             expect(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'busy'").stdout.trim()).toBe("1");
-            const work = mkdtempSync(join(tmpdir(), "mm-work-"));
-            mkdirSync(join(work, "db"));
-            const r = runStepLocally(
-                "components/database/restore.sh",
-                { WORK: work, DB: "busy", ROLE: "mastodon", JOBS: "1", DUMP: dump, SHA: sha, ALLOW_NON_EMPTY: "true" },
-                [],
-                env,
-            );
-            expect(r.stderr).not.toContain("ERROR");
-            expect(r.status).toBe(0);
+            const r = restore({ DB: "busy", DUMP: dump, SHA: sha, ALLOW_NON_EMPTY: "true" });
             expect(r.stdout).toMatch(/database busy already held 1 tables: renamed it to busy_before_migration_\d{14} /);
             expect(psql("SELECT count(*) FROM statuses", "busy").stdout.trim()).toBe("2");
             const aside = psql("SELECT datname FROM pg_database WHERE datname LIKE 'busy_before_migration_%'").stdout.trim();
@@ -371,8 +328,7 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
     }, 60_000);
 
     it("config env: reports what changed since the last copy by key name only, and gives the role DB_PASS", async () => {
-        services ??= await startLocalServices({ pgPort: await freePort() });
-        const env = { PGHOST: services.target.pgHost ?? "", PGPORT: String(services.target.pgPort) };
+        const { env, psql } = await cluster();
         const source = liveWith({
             LOCAL_DOMAIN: "social.example.org",
             SECRET_KEY_BASE: "new-secret-value",
@@ -389,25 +345,7 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
         expect(readFileSync(join(target, ".env.production"), "utf8")).toContain("NEW_KEY=x");
         expect(r.stdout).toContain("role mastodon on the target server has the password of DB_PASS");
         // The throwaway cluster trusts local logins: the password is read back from pg_authid.
-        const hash = spawnSync(
-            "runuser",
-            [
-                "-u",
-                "postgres",
-                "--",
-                "psql",
-                "-X",
-                "-qAt",
-                "-c",
-                "SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'mastodon'",
-            ],
-            {
-                cwd: "/",
-                encoding: "utf8",
-                env: { ...process.env, ...env },
-            },
-        );
-        expect(hash.stdout.trim()).toBe("t");
+        expect(psql("SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'mastodon'").stdout.trim()).toBe("t");
         // The next copy finds nothing changed.
         const again = runStepLocally("components/config-files/env.sh", vars, [], env);
         expect(again.stdout).toContain(".env.production: unchanged since the last copy");
