@@ -49,7 +49,7 @@ export interface RehearsalOptions {
     echo?: boolean;
     /** An instance generated beforehand (the bench moves the same data with each strategy); default: generated here. */
     bundle?: InstanceBundle;
-    /** Skip the baseline fingerprint of source (the bench measures the window only). */
+    /** Skip the baseline fingerprint of source at setup (parity compares with the source at stop; the bench, the main job). */
     noBaseline?: boolean;
 }
 
