@@ -341,7 +341,11 @@ export class Rehearsal {
         const exotic = files.find(f => /[^\x21-\x7e]/.test(f));
         if (exotic) picked.add(exotic);
         const list = [...picked];
-        const urls = list.map(f => `https://${DEFAULT_DOMAIN}/system/${f.split("/").map(encodeURIComponent).join("/")}`);
+        // Every character but the unreserved ones percent-encoded (encodeURIComponent leaves ' ( ) ! * as they
+        // are, and a file name with a quote would end the shell's single-quoted URL).
+        const encode = (part: string) =>
+            encodeURIComponent(part).replace(/['()!*]/g, c => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+        const urls = list.map(f => `https://${DEFAULT_DOMAIN}/system/${f.split("/").map(encode).join("/")}`);
         const script = urls
             .map(u => `curl -sk --max-time 10 --resolve ${DEFAULT_DOMAIN}:443:127.0.0.1 -o - -w '' '${u}' | sha256sum | cut -c1-64`)
             .join("\n");
