@@ -3,11 +3,12 @@
  * a rollback, faults in the middle of the restore and of the media transfer, another database role on the
  * target server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { readState } from "../../rehearsal/engine/runner";
 import { Rehearsal } from "../../rehearsal/rehearsal";
-import { sandboxDown, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
+import { sandboxDown, setLink, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
+import { PhaseRun } from "../../rehearsal/rehearsal";
 
 const asRoot = process.getuid?.() === 0;
 afterAll(() => {
@@ -20,6 +21,42 @@ async function phases(r: Rehearsal, ...names: string[]): Promise<void> {
         const run = await r.phase(name);
         expect(run.ok, `phase ${name}: ${run.error}`).toBe(true);
     }
+}
+
+/**
+ * A network partition while `step` runs: once the step has printed its first line (in this run's part of the
+ * engine log), the target's link goes down for `seconds` while both hosts keep running, then comes back.
+ */
+async function partitionDuring(
+    r: Rehearsal,
+    step: string,
+    seconds: number,
+    run: Promise<PhaseRun>,
+): Promise<{ run: PhaseRun; at?: number }> {
+    const from = existsSync(r.logPath) ? statSync(r.logPath).size : 0;
+    let done = false;
+    let at: number | undefined;
+    const watcher = (async () => {
+        while (!done) {
+            const log = existsSync(r.logPath) ? readFileSync(r.logPath).subarray(from).toString() : "";
+            if (log.includes(`${step} | `)) {
+                await new Promise(resolve => setTimeout(resolve, 1000));
+                at = Date.now();
+                setLink("target", false);
+                try {
+                    await new Promise(resolve => setTimeout(resolve, seconds * 1000));
+                } finally {
+                    setLink("target", true);
+                }
+                return;
+            }
+            await new Promise(resolve => setTimeout(resolve, 200));
+        }
+    })();
+    const result = await run;
+    done = true;
+    await watcher;
+    return { run: result, at };
 }
 
 /** The checks of a complete move: parity, health through nginx, DNS, no secret in the engine's records. */
@@ -276,5 +313,45 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(aside).toMatch(/^mastodon_production_before_migration_\d{14}$/);
         expect(r.psql("target", aside, "SELECT note FROM precious")).toBe("keep me");
         expect(r.psql("target", "kept_by_admin", "SELECT note FROM precious")).toBe("keep me");
+    });
+
+    it("8. a live instance through every fault: the config copy and the Redis copy cut, a network partition mid-transfer, a rollback after a half-done step, a second cutover with no row changed", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", config: { mediaBwLimitKBps: "100" } });
+        r.setup();
+        // The config copy cut mid-step, and a partition of the target while the media pre-sync runs (packets
+        // vanish, both hosts keep running): the prepare fails on the config copy only; the next one completes.
+        const { run: cut, at } = await partitionDuring(
+            r,
+            "media-presync",
+            8,
+            r.phase("prepare", [{ resource: "config-env", when: { afterSeconds: 0.5 } }]),
+        );
+        expect(cut.ok).toBe(false);
+        expect(cut.error).toContain("config-env");
+        expect(cut.error).not.toContain("media-presync");
+        expect(at, "the partition happened during media-presync").toBeDefined();
+        const presync = cut.events.find(e => e.name === "media-presync")!;
+        expect(presync.ok).toBe(true);
+        expect(Date.parse(presync.endedAt)).toBeGreaterThan(at! + 8000);
+        await phases(r, "prepare");
+        // The Redis copy cut after the source saved and stopped Redis: the cutover fails, the step is not in
+        // state, and the rollback (prepare) puts the source back in service.
+        const cutRedis = await r.phase("cutover", [{ resource: "redis-copy", when: { stdoutMatches: "SAVE done" } }]);
+        expect(cutRedis.ok).toBe(false);
+        expect(cutRedis.error).toContain("redis-copy");
+        expect(readState(r.statePath).resources.some(x => x.name === "redis-copy")).toBe(false);
+        expect(r.dnsRecord()?.content).toBe(SOURCE_ADDR);
+        // From here on the source's app writes nothing (test hook), so the next dump holds the same rows.
+        r.onSource("runuser -u mastodon -- touch /home/mastodon/live/tmp/standin-writes-paused");
+        await phases(r, "prepare");
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"]) {
+            expect(r.onSource(`systemctl is-active ${unit}`).trim()).toBe("active");
+        }
+        expect(r.onSource("redis-cli PING").trim()).toBe("PONG");
+        expect(r.fetch("source", "/health")).toBe("OK");
+        // A second cutover with no row changed since the first one's dump.
+        await phases(r, "cutover", "complete");
+        expectMoved(r);
+        console.log(r.timeline());
     });
 });
