@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { Fault, readState, stateResource, StepEvent, up, UpResult } from "./engine/runner";
+import { destroy, Fault, preview, readState, stateResource, StepEvent, up, UpOptions, UpResult } from "./engine/runner";
 import { generateInstance, InstanceBundle, SizeName } from "./instance/generate";
 import { loadInstance } from "./instance/load";
 import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
@@ -148,8 +148,34 @@ export class Rehearsal {
 
     /** `pulumi config set phase <phase> && pulumi up`, through the engine stand-in. */
     async phase(phase: string, faults: Fault[] = []): Promise<PhaseRun> {
+        const result = await up({ ...this.engineOptions(phase), faults });
+        const run = { phase, ...result };
+        this.runs.push(run);
+        if (phase === "cutover" && run.ok) this.captureAtStop();
+        return run;
+    }
+
+    /** `pulumi preview` of a phase through the engine stand-in: every step decided and printed, nothing run. */
+    async preview(phase: string): Promise<PhaseRun> {
+        const run = { phase: `preview ${phase}`, ...(await preview(this.engineOptions(phase))) };
+        this.runs.push(run);
+        return run;
+    }
+
+    /**
+     * `pulumi destroy` (with the stack's config of `phase`) through the engine stand-in; `excludeProtected` is
+     * `pulumi destroy --exclude-protected`.
+     */
+    async destroy(phase: string, opts: { excludeProtected?: boolean } = {}): Promise<PhaseRun> {
+        const result = await destroy({ ...this.engineOptions(phase), excludeProtected: opts.excludeProtected });
+        const run = { phase: `destroy${opts.excludeProtected ? " --exclude-protected" : ""}`, ...result };
+        this.runs.push(run);
+        return run;
+    }
+
+    private engineOptions(phase: string): UpOptions {
         const { config, secretKeys } = this.stackConfig(phase);
-        const result = await up({
+        return {
             projectDir: REPO_ROOT,
             project: PROJECT,
             stack: "rehearsal",
@@ -159,12 +185,7 @@ export class Rehearsal {
             logPath: this.logPath,
             echo: this.opts.echo,
             awsAddress: TARGET_ADDR,
-            faults,
-        });
-        const run = { phase, ...result };
-        this.runs.push(run);
-        if (phase === "cutover" && run.ok) this.captureAtStop();
-        return run;
+        };
     }
 
     /**

@@ -193,10 +193,17 @@ export class Engine {
         }
     }
 
-    /** `pulumi destroy`: every resource, newest first; protected ones stop it, retained ones only leave the state. */
+    /**
+     * `pulumi destroy`: every resource, newest first; protected ones stop it (or, with `excludeProtected`, are
+     * skipped and stay), retained ones only leave the state.
+     */
     async destroyAll(): Promise<boolean> {
         const all = [...this.current.entries()].sort((a, b) => b[1].seq - a[1].seq);
         for (const [key, r] of all) {
+            if (this.opts.excludeProtected && r.options?.protect) {
+                this.log(`  ${r.name}: protected, excluded (--exclude-protected): kept in the stack`);
+                continue;
+            }
             if (!(await this.deleteOne(r, "delete"))) return false;
             this.current.delete(key);
         }

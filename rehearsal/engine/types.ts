@@ -30,6 +30,11 @@ export interface UpOptions {
     preview?: boolean;
     /** `pulumi destroy`: no program; every resource in the state is deleted, newest first. */
     destroy?: boolean;
+    /**
+     * With `destroy`: `pulumi destroy --exclude-protected`. Protected resources are skipped and stay in the state;
+     * every other one is deleted (or retained).
+     */
+    excludeProtected?: boolean;
 }
 
 /** The resource options the engine honours (captured by a stack transformation in the child). */

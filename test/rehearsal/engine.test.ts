@@ -301,4 +301,19 @@ describe.concurrent("rehearsal engine (TEST STAND-IN for pulumi up)", () => {
         expect(s.lines("protected.log").at(-1)).toBe("delete-v2");
         expect(s.lines("ignored.log")).toEqual(["create-v1", "delete-v1"]);
     }, 120_000);
+
+    it("destroy --exclude-protected: the protected resource is skipped and stays in the state, the others are deleted or retained", async () => {
+        const s = scenario("exclude-protected", "options");
+        const first = await s.run(1);
+        expect(first.ok, first.error).toBe(true);
+        const destroyed = await s.run(1, {}, o => destroy({ ...o, excludeProtected: true }));
+        expect(destroyed.ok, destroyed.error).toBe(true);
+        expect(readState(s.statePath).resources.map(r => r.name)).toEqual(["protected"]);
+        expect(s.lines("protected.log")).toEqual(["create-v1"]);
+        expect(s.lines("retained.log")).toEqual(["create-v1"]);
+        for (const n of ["ignored", "dbr", "cbr", "roc", "plain"]) expect(s.lines(`${n}.log`), n).toEqual(["create-v1", "delete-v1"]);
+        expect(ops(destroyed)).toContain("retain:retained:ok");
+        expect(ops(destroyed).filter(o => o.includes(":protected:"))).toEqual([]);
+        expect(fs.readFileSync(s.logPath, "utf8")).toContain("protected: protected, excluded (--exclude-protected): kept in the stack");
+    }, 60_000);
 });
