@@ -20,12 +20,19 @@ fi
 units=()
 [ ! -e "$RECORD" ] || mapfile -t units <"$RECORD"
 [ ${#units[@]} -gt 0 ] || units=("${DEFAULT_UNITS[@]}")
-# Mastodon needs Redis: a Redis copy that failed half-way is not in state, so its undo never ran and
-# Redis may still be stopped (saved, not yet copied).
+# Mastodon needs Redis: a Redis copy that failed half-way is not in state, so its undo never ran. Do what
+# that undo does: Redis may still be disabled at boot and stopped (saved, not yet copied), and the dump it
+# saved at the stop is stale once Mastodon runs here again (a later copy must SAVE anew).
+if [ -e "$WORK/redis-disabled" ]; then
+  systemctl enable redis-server >/dev/null
+  rm -f "$WORK/redis-disabled"
+  log "Redis enabled at boot again on the source server (a Redis copy did not finish)"
+fi
 if ! systemctl is-active --quiet redis-server; then
   log "Redis is stopped on the source server (a Redis copy did not finish): starting it first"
   systemctl start redis-server 9>&-
 fi
+rm -f "$WORK/redis-saved"
 log "starting: ${units[*]}"
 systemctl start "${units[@]}" 9>&-
 wait_active 120 "${units[@]}"

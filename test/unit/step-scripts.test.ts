@@ -445,6 +445,32 @@ describe("source services (source-services/stop.sh and start.sh) with stand-in s
         }
         expect(readFileSync(join(s.state, "crontab"), "utf8")).toContain("tootctl media remove");
     });
+
+    it("after a Redis copy cut half-way (not in state, so its undo never runs) the rollback enables Redis at boot again, starts it first and drops the stale saved dump", () => {
+        const units = ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"];
+        // What redis/copy.sh left on the source before the cut: Redis saved, stopped and disabled at boot.
+        const s = serviceStandins({ running: [], enabled: [] });
+        const work = mkdtempSync(join(tmpdir(), "mm-work-"));
+        writeFileSync(join(work, "redis-disabled"), "");
+        writeFileSync(join(work, "redis-saved"), "/var/lib/redis/dump.rdb\ndb0=22\n");
+        writeFileSync(join(work, "stopped-units"), units.join("\n") + "\n");
+        const start = runStepLocally(
+            "components/source-services/start.sh",
+            { WORK: work, DEFAULT_UNITS: "mastodon-web", MASTODON_USER: "mastodon" },
+            ["mastodon"],
+            { PATH: `${s.bin}:${process.env.PATH}` },
+        );
+        expect(start.stderr).toBe("");
+        expect(start.status, start.stdout).toBe(0);
+        const calls = s.calls();
+        expect(calls).toContain("systemctl enable redis-server");
+        expect(calls.indexOf("systemctl start redis-server")).toBeGreaterThanOrEqual(0);
+        expect(calls.indexOf("systemctl start redis-server")).toBeLessThan(calls.findIndex(c => c.startsWith("systemctl start mastodon-")));
+        for (const f of ["redis-server.enabled", "redis-server.running"])
+            expect(spawnSync("test", ["-e", join(s.state, f)]).status, f).toBe(0);
+        for (const f of ["redis-disabled", "redis-saved"]) expect(spawnSync("test", ["-e", join(work, f)]).status, f).toBe(1);
+        expect(start.stdout).toContain("Redis enabled at boot again on the source server");
+    });
 });
 
 /**
