@@ -3,12 +3,13 @@
  * a rollback, faults in the middle of the restore and of the media transfer, another database role on the
  * target server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { readState } from "../../rehearsal/engine/runner";
 import { Rehearsal } from "../../rehearsal/rehearsal";
-import { sandboxDown, setLink, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
-import { PhaseRun } from "../../rehearsal/rehearsal";
+import { HostName, onHost, sandboxDown, setLink, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
+import { hostRun, PhaseRun } from "../../rehearsal/rehearsal";
+import { fingerprint } from "../../rehearsal/instance/parity";
 
 const asRoot = process.getuid?.() === 0;
 afterAll(() => {
@@ -23,40 +24,57 @@ async function phases(r: Rehearsal, ...names: string[]): Promise<void> {
     }
 }
 
+/** Regular media files under public/system on a host (rsync's hidden temporary files left out). */
+function mediaFiles(host: HostName): number {
+    const r = onHost(host, "find /home/mastodon/live/public/system -type f ! -name '.*' 2>/dev/null | wc -l");
+    return Number(r.stdout.trim());
+}
+
+interface Partition {
+    /** When the link went down (ms since the epoch). */
+    at: number;
+    /** Media files on the target and on the source at that moment. */
+    filesOnTarget: number;
+    filesOnSource: number;
+    /** rsync processes on the target while its link was down (the receiving side keeps running). */
+    rsyncOnTarget: number;
+}
+
 /**
- * A network partition while `step` runs: once the step has printed its first line (in this run's part of the
- * engine log), the target's link goes down for `seconds` while both hosts keep running, then comes back.
+ * A network partition in the middle of the media transfer of `run`: once the first files have arrived on the
+ * target, the target's link goes down for `seconds` (packets vanish; both hosts, their processes and their
+ * connections keep running: no socket is closed), then comes back.
  */
-async function partitionDuring(
-    r: Rehearsal,
-    step: string,
-    seconds: number,
-    run: Promise<PhaseRun>,
-): Promise<{ run: PhaseRun; at?: number }> {
-    const from = existsSync(r.logPath) ? statSync(r.logPath).size : 0;
+async function partitionMidTransfer(seconds: number, run: Promise<PhaseRun>): Promise<{ run: PhaseRun; partition?: Partition }> {
     let done = false;
-    let at: number | undefined;
+    let partition: Partition | undefined;
+    const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
     const watcher = (async () => {
         while (!done) {
-            const log = existsSync(r.logPath) ? readFileSync(r.logPath).subarray(from).toString() : "";
-            if (log.includes(`${step} | `)) {
-                await new Promise(resolve => setTimeout(resolve, 1000));
-                at = Date.now();
+            if (mediaFiles("target") > 0) {
                 setLink("target", false);
                 try {
-                    await new Promise(resolve => setTimeout(resolve, seconds * 1000));
+                    const at = Date.now();
+                    const rsync = onHost("target", "pgrep -c -x rsync || true").stdout.trim();
+                    partition = {
+                        at,
+                        filesOnTarget: mediaFiles("target"),
+                        filesOnSource: mediaFiles("source"),
+                        rsyncOnTarget: Number(rsync),
+                    };
+                    await sleep(seconds * 1000);
                 } finally {
                     setLink("target", true);
                 }
                 return;
             }
-            await new Promise(resolve => setTimeout(resolve, 200));
+            await sleep(100);
         }
     })();
     const result = await run;
     done = true;
     await watcher;
-    return { run: result, at };
+    return { run: result, partition };
 }
 
 /** The checks of a complete move: parity, health through nginx, DNS, no secret in the engine's records. */
@@ -315,42 +333,139 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(r.psql("target", "kept_by_admin", "SELECT note FROM precious")).toBe("keep me");
     });
 
-    it("8. a live instance through every fault: the config copy and the Redis copy cut, a network partition mid-transfer, a rollback after a half-done step, a second cutover with no row changed", async () => {
+    it("8. a live instance through every fault: a network partition mid-transfer, the config copy and the Redis copy cut half-way, a rollback after the half-done Redis copy, a second cutover with no row changed", async () => {
         const r = new Rehearsal({ size: "tiny", targetKind: "existing", config: { mediaBwLimitKBps: "100" } });
         r.setup();
-        // The config copy cut mid-step, and a partition of the target while the media pre-sync runs (packets
-        // vanish, both hosts keep running): the prepare fails on the config copy only; the next one completes.
-        const { run: cut, at } = await partitionDuring(
-            r,
-            "media-presync",
+        // A partition of the target while the media pre-sync transfers, and the config copy cut once it has
+        // started copying: the prepare fails on the config copy only; the transfer waits out the partition.
+        const { run: cut, partition } = await partitionMidTransfer(
             8,
-            r.phase("prepare", [{ resource: "config-env", when: { afterSeconds: 0.5 } }]),
+            r.phase("prepare", [{ resource: "config-env", when: { stdoutMatches: "first copy to the target server" } }]),
         );
         expect(cut.ok).toBe(false);
         expect(cut.error).toContain("config-env");
         expect(cut.error).not.toContain("media-presync");
-        expect(at, "the partition happened during media-presync").toBeDefined();
+        expect(partition, "the link went down during the media transfer").toBeDefined();
+        console.log(`partition: ${JSON.stringify(partition)}`);
+        expect(partition!.filesOnTarget).toBeGreaterThan(0);
+        expect(partition!.filesOnTarget).toBeLessThan(partition!.filesOnSource);
+        expect(partition!.rsyncOnTarget).toBeGreaterThan(0);
         const presync = cut.events.find(e => e.name === "media-presync")!;
         expect(presync.ok).toBe(true);
-        expect(Date.parse(presync.endedAt)).toBeGreaterThan(at! + 8000);
+        expect(Date.parse(presync.endedAt)).toBeGreaterThan(partition!.at + 8000);
+        expect(readState(r.statePath).resources.some(x => x.name === "config-env")).toBe(false);
         await phases(r, "prepare");
-        // The Redis copy cut after the source saved and stopped Redis: the cutover fails, the step is not in
-        // state, and the rollback (prepare) puts the source back in service.
+        const envHash = (host: HostName) => onHost(host, "sha256sum </home/mastodon/live/.env.production").stdout;
+        expect(envHash("target")).toBe(envHash("source"));
+
+        // The Redis copy cut after the source saved and stopped Redis: the cutover fails with the source stopped,
+        // the step is not in state (its undo cannot run), and DNS never moved.
         const cutRedis = await r.phase("cutover", [{ resource: "redis-copy", when: { stdoutMatches: "SAVE done" } }]);
         expect(cutRedis.ok).toBe(false);
         expect(cutRedis.error).toContain("redis-copy");
         expect(readState(r.statePath).resources.some(x => x.name === "redis-copy")).toBe(false);
+        expect(r.onSource("systemctl is-active redis-server || true").trim()).toBe("inactive");
+        expect(r.onSource("systemctl is-enabled redis-server || true").trim()).toBe("disabled");
+        expect(r.onSource("systemctl is-active mastodon-web || true").trim()).toBe("inactive");
         expect(r.dnsRecord()?.content).toBe(SOURCE_ADDR);
-        // From here on the source's app writes nothing (test hook), so the next dump holds the same rows.
+        // The source's tables as the first cutover stopped them. From here on its app writes nothing (test hook).
+        const firstStop = fingerprint(hostRun("source"), { redis: false }).db!.tables;
         r.onSource("runuser -u mastodon -- touch /home/mastodon/live/tmp/standin-writes-paused");
+        // The rollback puts the source back in service, Redis included (started and enabled at boot again).
         await phases(r, "prepare");
-        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"]) {
-            expect(r.onSource(`systemctl is-active ${unit}`).trim()).toBe("active");
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming", "redis-server"]) {
+            expect(r.onSource(`systemctl is-active ${unit}`).trim(), unit).toBe("active");
+            expect(r.onSource(`systemctl is-enabled ${unit}`).trim(), unit).toBe("enabled");
         }
         expect(r.onSource("redis-cli PING").trim()).toBe("PONG");
         expect(r.fetch("source", "/health")).toBe("OK");
-        // A second cutover with no row changed since the first one's dump.
-        await phases(r, "cutover", "complete");
+        expect(r.onSource("ls /var/lib/mastodon-migration/rehearsal")).not.toContain("redis-saved");
+
+        // A second cutover with no row changed since the first one stopped the source: the new dump must still
+        // reach the target and be restored (a stale one of the first attempt lies there).
+        const logFrom = statSync(r.logPath).size;
+        await phases(r, "cutover");
+        expect(r.atStop!.fingerprint.db!.tables).toEqual(firstStop);
+        const second = readFileSync(r.logPath).subarray(logFrom).toString();
+        expect(second).toMatch(/database-transfer \| .*dump on the target server, identity verified/);
+        expect(second).toMatch(/redis-copy \| .*SAVE done on the source server/);
+        await phases(r, "complete");
+        expectMoved(r);
+        console.log(r.timeline());
+    });
+
+    it("9. destroy after complete undoes nothing: the target keeps serving and the source stays stopped; the EC2 instance, its address and the DNS record are refused and kept; preview after complete runs nothing", async () => {
+        // aws target: the EC2 instance, Elastic IP, association, key pair and firewall are recorded by the engine.
+        const r = new Rehearsal({ size: "tiny" });
+        r.setup();
+        await phases(r, "prepare", "cutover", "complete");
+        const statuses = Number(r.psql("target", "mastodon_production", "SELECT count(*) FROM statuses"));
+        /** Lines a command printed on a server since `from` (the engine streams every one as `    name | line`). */
+        const printedSince = (from: number) =>
+            readFileSync(r.logPath)
+                .subarray(from)
+                .toString()
+                .split("\n")
+                .filter(l => /^ {4}\S+ \| /.test(l));
+
+        // preview after complete: every step decided, none would run, nothing ran, the state untouched.
+        const stateBefore = readFileSync(r.statePath, "utf8");
+        let from = statSync(r.logPath).size;
+        const planned = await r.preview("complete");
+        expect(planned.ok, planned.error).toBe(true);
+        expect(planned.events.filter(e => e.type.startsWith("command:")).length).toBeGreaterThan(30);
+        expect(planned.events.every(e => e.planned)).toBe(true);
+        expect(planned.events.filter(e => e.op !== "same").map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(printedSince(from)).toEqual([]);
+        expect(readFileSync(r.statePath, "utf8")).toBe(stateBefore);
+
+        // pulumi destroy: refused at the first protected resource; what it reached before is only retained.
+        from = statSync(r.logPath).size;
+        const refused = await r.destroy("complete");
+        expect(refused.ok).toBe(false);
+        expect(refused.error).toContain("it is protected (protect: true)");
+        expect(refused.events.filter(e => e.op !== "retain" && e.ok).map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(printedSince(from)).toEqual([]);
+
+        // pulumi destroy --exclude-protected: every other resource leaves the stack, each only retained (no
+        // delete command runs on a server); the protected ones stay.
+        from = statSync(r.logPath).size;
+        const destroyed = await r.destroy("complete", { excludeProtected: true });
+        expect(destroyed.ok, destroyed.error).toBe(true);
+        const commands = destroyed.events.filter(e => e.type.startsWith("command:"));
+        expect(commands.length).toBeGreaterThan(30);
+        expect(destroyed.events.filter(e => e.op !== "retain").map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(printedSince(from)).toEqual([]);
+        const kept = readState(r.statePath).resources;
+        expect(kept.map(x => `${x.type} ${x.name}`).sort()).toEqual([
+            "aws:ec2/eip:Eip target-eip",
+            "aws:ec2/eipAssociation:EipAssociation target-eip-association",
+            "aws:ec2/instance:Instance target-instance",
+            "cloudflare:index/dnsRecord:DnsRecord dns-a",
+        ]);
+        for (const x of kept) expect(x.options?.protect, x.name).toBe(true);
+
+        // The target still serves: nginx, Mastodon's units, its database and Redis.
+        expect(r.fetch("target", "/health")).toBe("OK");
+        expect(r.fetch("target", "/api/v1/streaming/health")).toBe("OK");
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming", "redis-server", "nginx", "postgresql"]) {
+            expect(r.onTarget(`systemctl is-active ${unit} || true`).trim(), unit).toBe("active");
+        }
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming"]) {
+            expect(r.onTarget(`systemctl is-enabled ${unit} || true`).trim(), unit).toBe("enabled");
+        }
+        expect(r.psql("target", "postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'mastodon_production%'")).toBe(
+            "mastodon_production",
+        );
+        expect(Number(r.psql("target", "mastodon_production", "SELECT count(*) FROM statuses"))).toBeGreaterThanOrEqual(statuses);
+        expect(r.onTarget("redis-cli PING").trim()).toBe("PONG");
+        // The source stays stopped, and nothing of Mastodon comes back there at boot; its nginx keeps forwarding.
+        for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming", "redis-server"]) {
+            expect(r.onSource(`systemctl is-active ${unit} || true`).trim(), unit).toBe("inactive");
+            expect(r.onSource(`systemctl is-enabled ${unit} || true`).trim(), unit).toBe("disabled");
+        }
+        expect(r.onSource("ls /etc/nginx/sites-enabled").trim()).toBe("mastodon-migration-forwarding");
+        // And the move is intact: parity against the source at stop, DNS on the target.
         expectMoved(r);
         console.log(r.timeline());
     });
