@@ -151,10 +151,10 @@ export class Engine {
         if (op === "same") return this.same(key, args, old!, options);
         if (op === "replace-create" && old && options.deleteBeforeReplace && !(await this.deleteOne(old, "replace-delete")))
             throw new Error(`${args.name}: the delete before its replacement failed`);
-        const outputs = await this.step(args.name, args.type, op, hostOf(inputs), () =>
-            COMMAND_TYPES.has(args.type) ? this.runCommand(args, op, inputs, old) : this.recordOnly(args),
-        );
         const id = this.idFor(args, op === "replace-create" ? undefined : old);
+        const outputs = await this.step(args.name, args.type, op, hostOf(inputs), () =>
+            COMMAND_TYPES.has(args.type) ? this.runCommand(args, op, inputs, old) : this.recordOnly(args, id, old),
+        );
         if (op === "replace-create" && old && !options.deleteBeforeReplace) this.queuedDeletes.push(old);
         this.save(key, { type: args.type, name: args.name, id, inputs, secretPaths, outputs, host: hostOf(inputs), options });
         return { id, state: { ...args.inputs, ...outputs, ...(COMMAND_TYPES.has(args.type) ? {} : { id }) } };
@@ -254,11 +254,26 @@ export class Engine {
         );
     }
 
-    private async recordOnly(args: MockArgs): Promise<Obj> {
+    /**
+     * The outputs a recorded resource's provider computes, where the program reads them: an Elastic IP's
+     * `allocationId` (its id) and a key pair's `keyName` (auto-named when not given, kept by an update), as
+     * the AWS provider returns them (an output left out would be unknown in a preview, and a change).
+     */
+    private async recordOnly(args: MockArgs, id: string, old?: StateResource): Promise<Obj> {
         if (args.type === "aws:ec2/instance:Instance" || args.type === "aws:ec2/eip:Eip") {
             const address = this.opts.awsAddress ?? "127.0.0.1";
-            return { publicIp: address, privateIp: address, arn: `arn:aws:ec2:rehearsal:000000000000:${args.name}` };
+            return {
+                publicIp: address,
+                privateIp: address,
+                arn: `arn:aws:ec2:rehearsal:000000000000:${args.name}`,
+                ...(args.type === "aws:ec2/eip:Eip" ? { allocationId: id } : {}),
+            };
         }
+        if (args.type === "aws:ec2/keyPair:KeyPair")
+            return {
+                arn: `arn:aws:rehearsal:::${args.name}`,
+                keyName: args.inputs.keyName ?? old?.outputs.keyName ?? `${args.name}-${hex(4)}`,
+            };
         // An IAM access key's secret exists only in the (secret) output; a throwaway value stands in for it.
         if (args.type === "aws:iam/accessKey:AccessKey")
             return { arn: `arn:aws:rehearsal:::${args.name}`, secret: `rehearsal-secret-${hex(16)}` };
