@@ -3,7 +3,9 @@
  * a rollback, faults in the middle of the restore and of the media transfer, another database role on the
  * target server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readState } from "../../rehearsal/engine/runner";
 import { Rehearsal } from "../../rehearsal/rehearsal";
@@ -407,6 +409,15 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
                 .toString()
                 .split("\n")
                 .filter(l => /^ {4}\S+ \| /.test(l));
+
+        // A rotated targetSshPublicKey after the move replaces and updates nothing: the key pair ignores its
+        // publicKey, the instance its keyName (on AWS a new key pair would replace the instance).
+        execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "rotated", "-f", join(r.dir, "rotated")]);
+        r.opts.config = { targetSshPublicKey: readFileSync(join(r.dir, "rotated.pub"), "utf8").trim() };
+        const rotated = await r.phase("complete");
+        expect(rotated.ok, rotated.error).toBe(true);
+        expect(rotated.events.filter(e => e.op !== "same").map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(readState(r.statePath).resources.find(x => x.name === "target-key")?.inputs.publicKey).not.toContain("rotated");
 
         // preview after complete: every step decided, none would run, nothing ran, the state untouched.
         const stateBefore = readFileSync(r.statePath, "utf8");
