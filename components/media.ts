@@ -1,9 +1,11 @@
 /**
  * User media (`public/system`), server to server with rsync (`media/sync.sh`): a pre-sync in prepare while
- * the source is live (repeatable: bump `mediaPresyncRun`), a catch-up pass at the start of the cutover while
- * the source is still live (the stop waits for it), then a final delta pass with `--delete` once Mastodon is
- * stopped (`finalPass`), which then covers only minutes of changes. Not declared at all when media is in
- * object storage (S3_ENABLED=true).
+ * the source is live (repeatable: bump `mediaPresyncRun`); in the cutover, while the source is still live, a
+ * change journal (`media/watch.sh`, `lib/sh/journal.sh`: an inotify watcher over the tree) and then a
+ * catch-up pass that mirrors the tree (the stop waits for it); then a final pass with deletions once Mastodon
+ * is stopped (`finalPass`), which copies only the paths the journal recorded since the catch-up pass began
+ * (or walks the whole tree when the journal is not whole). Not declared at all when media is in object
+ * storage (S3_ENABLED=true).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
@@ -29,18 +31,27 @@ export interface MediaArgs {
     cutover: boolean;
 }
 
-export function syncMediaScript(a: { source: Server; target: Server; final: boolean; bwLimitKBps: number }): StepScript {
-    return script("sync.sh", {
-        SOURCE_LIVE: a.source.liveDir,
-        TARGET_LIVE: a.target.liveDir,
-        TARGET_USER: a.target.mastodonUser,
-        FINAL: a.final,
-        BW_LIMIT_KBPS: a.final ? 0 : a.bwLimitKBps,
-    });
+/** Which pass: the pre-sync (prepare), the catch-up before the stop, the final pass once stopped (cutover). */
+export type MediaPass = "presync" | "catchup" | "final";
+
+export function syncMediaScript(a: { source: Server; target: Server; pass: MediaPass; bwLimitKBps: number }): StepScript {
+    return script(
+        "sync.sh",
+        {
+            SOURCE_LIVE: a.source.liveDir,
+            TARGET_LIVE: a.target.liveDir,
+            TARGET_USER: a.target.mastodonUser,
+            PASS: a.pass,
+            BW_LIMIT_KBPS: a.pass === "final" ? 0 : a.bwLimitKBps,
+        },
+        ["journal"],
+    );
 }
 
 export class Media extends StepGroup {
     readonly presync: command.remote.Command;
+    /** The change journal's watcher, started before the catch-up pass (cutover); its undo stops it. */
+    readonly watch?: command.remote.Command;
     /** The catch-up pass at the start of the cutover, while the source is live: the stop waits for it. */
     readonly catchup?: command.remote.Command;
     /** The final pass (cutover): the start and the verification wait for it. */
@@ -52,9 +63,13 @@ export class Media extends StepGroup {
         opts?: StepGroupOptions,
     ) {
         super("Media", name, opts);
-        this.presync = this.step("presync", args.source, this.sync(false), { peer: args.target, triggers: [args.presyncRun] });
+        this.presync = this.step("presync", args.source, this.sync("presync"), { peer: args.target, triggers: [args.presyncRun] });
         if (args.cutover) {
-            this.catchup = this.step("catchup", args.source, this.sync(false), { peer: args.target, after: [this.presync] });
+            this.watch = this.step("watch", args.source, script("watch.sh", { SOURCE_LIVE: args.source.liveDir }, ["journal"]), {
+                undo: script("watch-undo.sh", {}, ["journal"]),
+                after: [this.presync],
+            });
+            this.catchup = this.step("catchup", args.source, this.sync("catchup"), { peer: args.target, after: [this.presync, this.watch] });
         } else {
             this.done();
         }
@@ -62,15 +77,15 @@ export class Media extends StepGroup {
 
     /** The final pass with deletions, once Mastodon is stopped on the source (cutover); closes the group. */
     finalPass(sourceStopped: pulumi.Resource): command.remote.Command {
-        this.final = this.step("final", this.args.source, this.sync(true), {
+        this.final = this.step("final", this.args.source, this.sync("final"), {
             peer: this.args.target,
-            after: [this.presync, this.catchup, sourceStopped],
+            after: [this.presync, this.watch, this.catchup, sourceStopped],
         });
         this.done();
         return this.final;
     }
 
-    private sync(final: boolean): StepScript {
-        return syncMediaScript({ ...this.args, final });
+    private sync(pass: MediaPass): StepScript {
+        return syncMediaScript({ ...this.args, pass });
     }
 }

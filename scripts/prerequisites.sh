@@ -3,7 +3,8 @@
 # sshd, PostgreSQL, Redis, nginx, rsync (the sandbox hosts' real daemons and tools), iproute2/util-linux
 # (network and mount namespaces), shellcheck (the generated scripts are checked), git (the stand-in
 # Mastodon checkout), sudo (steps run through sudo -n for non-root SSH users), age (the closing archive is
-# encrypted with it), zip and jq (the stand-in Mastodon builds archives and Sidekiq jobs). Idempotent and quiet when everything is there. Needs root to install.
+# encrypted with it), zip and jq (the stand-in Mastodon builds archives and Sidekiq jobs), inotify-tools
+# (the media change journal on the source host). Idempotent and quiet when everything is there. Needs root.
 set -euo pipefail
 declare -A need=(
   [/usr/sbin/sshd]=openssh-server [/usr/bin/ssh]=openssh-client [/usr/bin/ssh-keygen]=openssh-client
@@ -11,7 +12,7 @@ declare -A need=(
   [/usr/bin/redis-server]=redis-server [/usr/bin/redis-cli]=redis-server [/usr/sbin/nginx]=nginx
   [/usr/bin/rsync]=rsync [/usr/bin/curl]=curl [/usr/sbin/ip]=iproute2 [/usr/bin/unshare]=util-linux
   [/usr/bin/nsenter]=util-linux [/usr/bin/setpriv]=util-linux [/usr/bin/pgrep]=procps
-  [/usr/bin/openssl]=openssl [/usr/bin/age]=age [/usr/bin/age-keygen]=age [/usr/bin/zip]=zip [/usr/bin/jq]=jq [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/flock]=util-linux [/usr/bin/sudo]=sudo
+  [/usr/bin/openssl]=openssl [/usr/bin/age]=age [/usr/bin/age-keygen]=age [/usr/bin/zip]=zip [/usr/bin/jq]=jq [/usr/bin/inotifywait]=inotify-tools [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/flock]=util-linux [/usr/bin/sudo]=sudo
 )
 missing=()
 for f in "${!need[@]}"; do [[ -x "$f" ]] || missing+=("${need[$f]}"); done

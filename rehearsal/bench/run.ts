@@ -51,6 +51,8 @@ export interface BenchReport {
 
 export interface BenchOptions {
     sizes: SizeName[];
+    /** The strategies to run (default all three; without `seed` there is no ratio). */
+    strategies?: Strategy[];
     /** Output directory (default `<repo>/.rehearsal/bench`). */
     dir?: string;
     /** Progress lines. */
@@ -72,13 +74,14 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
     const log = opts.log ?? (() => undefined);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
+    const strategies = opts.strategies ?? STRATEGIES;
     const report: BenchReport = { startedAt: new Date().toISOString(), sizes: {}, growth: {} };
     for (const size of opts.sizes) {
         log(`== ${size}: generating the instance`);
         const bundle = generateInstance({ size, seed: 1, domain: DEFAULT_DOMAIN, outDir: join(dir, size, "instance") });
         const results: BenchResult[] = [];
         let dbBytes: number | undefined;
-        for (const strategy of STRATEGIES) {
+        for (const strategy of strategies) {
             log(`== ${size}: ${strategy}`);
             let result: BenchResult;
             try {
@@ -106,7 +109,7 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
         }
         report.sizes[size] = { summary: bundle.summary, dbBytes, results };
     }
-    for (const strategy of STRATEGIES) {
+    for (const strategy of strategies) {
         report.growth[strategy] = {};
         for (let i = 1; i < opts.sizes.length; i++) {
             const before = windowOf(report, opts.sizes[i - 1], strategy);
@@ -116,7 +119,7 @@ export async function runBench(opts: BenchOptions): Promise<{ report: BenchRepor
     }
     const reportPath = join(dir, "report.json");
     writeFileSync(reportPath, JSON.stringify(report, null, 2));
-    return { report, text: formatReport(report, opts.sizes), reportPath };
+    return { report, text: formatReport(report, opts.sizes, strategies), reportPath };
 }
 
 const windowOf = (report: BenchReport, size: string, strategy: Strategy) =>
@@ -130,15 +133,15 @@ export function benchLine(r: BenchResult): string {
 }
 
 /** The table, the windows step by step, the growth between sizes, the stale-DNS outage, and the BENCH lines. */
-export function formatReport(report: BenchReport, sizes: string[]): string {
+export function formatReport(report: BenchReport, sizes: string[], strategies: Strategy[] = STRATEGIES): string {
     const lines: string[] = [];
     const cell = (s: string, n: number) => s.padStart(n);
-    lines.push(`${"size".padEnd(8)} ${"db".padStart(8)} ${"media".padStart(7)} | ${STRATEGIES.map(s => cell(s, 18)).join(" |")}`);
+    lines.push(`${"size".padEnd(8)} ${"db".padStart(8)} ${"media".padStart(7)} | ${strategies.map(s => cell(s, 18)).join(" |")}`);
     for (const size of sizes) {
         const entry = report.sizes[size];
         if (!entry) continue;
         const db = entry.dbBytes ? `${(entry.dbBytes / 1e6).toFixed(0)} MB` : "?";
-        const row = STRATEGIES.map(s => {
+        const row = strategies.map(s => {
             const r = entry.results.find(x => x.strategy === s);
             if (!r || r.window === undefined) return cell(r?.note?.startsWith("FAILED") ? "FAILED" : "n/a", 18);
             const ratio = r.ratio !== undefined ? r.ratio.toFixed(2) : s === "seed" ? "1.00" : "n/a";
@@ -148,7 +151,7 @@ export function formatReport(report: BenchReport, sizes: string[]): string {
     }
     if (sizes.length > 1) {
         lines.push("", "growth of the window from one size to the next:");
-        for (const s of STRATEGIES) {
+        for (const s of strategies) {
             const g = Object.entries(report.growth[s] ?? {}).map(
                 ([k, v]) => `${k} ${v === undefined ? "n/a" : `${v >= 0 ? "+" : ""}${(v * 100).toFixed(0)}%`}`,
             );

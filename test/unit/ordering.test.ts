@@ -34,6 +34,8 @@ const EDGES: [string, string, string][] = [
     ["Redis copy after .env.production (its port and password)", "redis-copy", "config-env"],
     ["media catch-up pass before Mastodon is stopped", "source-services-stop", "media-catchup"],
     ["final media pass after the catch-up pass", "media-final", "media-catchup"],
+    ["media change journal before the catch-up pass (it records every change the pass may miss)", "media-catchup", "media-watch"],
+    ["final media pass after the change journal started", "media-final", "media-watch"],
     ["ANALYZE after the health check (outside the window)", "app-analyze", "app-health"],
     ["forwarding to the target once DNS points there", "forwarding-on", "dns-a"],
     ["the source surveyed again at the cutover", "preflight-cutover-source", "preflight-source"],
