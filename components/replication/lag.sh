@@ -2,7 +2,9 @@
 # The replication lag: how far the subscription's confirmed position is behind the source's current WAL
 # position (bytes), and how many tables are still in the initial copy. MODE=report prints it (prepare: the
 # stack output `replication`). MODE=gate runs before any downtime in the cutover: it waits up to MAX_WAIT
-# seconds for the initial copy to finish and the lag to fall under MAX_LAG_BYTES, else refuses with the lag.
+# seconds for the initial copy to finish and the lag to fall under MAX_LAG_BYTES, else refuses with the lag;
+# then it fills the replica's materialized views that are not populated (a schema-only restore leaves them
+# empty), so the catch-up in the window can refresh them without blocking their readers.
 # inputs: DB SUBSCRIPTION MODE MAX_WAIT MAX_LAG_BYTES
 sub_state() {
   if ! db_exists "$DB" || [ "$(psql_admin -d "$DB" -c "SELECT 1 FROM pg_subscription WHERE subname = '$SUBSCRIPTION'")" != 1 ]; then
@@ -35,5 +37,13 @@ if [ "$MODE" = gate ]; then
     sleep 2
     status
   done
+  populate_views() {
+    local view
+    for view in $(psql_admin -d "$DB" -c "SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews WHERE schemaname = 'public' AND NOT ispopulated ORDER BY 1"); do
+      psql_admin -d "$DB" -c "REFRESH MATERIALIZED VIEW $view"
+      log "materialized view $view populated on the replica"
+    done
+  }
+  on_peer populate_views DB
 fi
 report
