@@ -4,7 +4,7 @@
 # stack output `replication`). MODE=gate runs before any downtime in the cutover: it waits up to MAX_WAIT
 # seconds for the initial copy to finish and the lag to fall under MAX_LAG_BYTES, else refuses with the lag;
 # then it fills the replica's materialized views that are not populated (a schema-only restore leaves them
-# empty), so the catch-up in the window can refresh them without blocking their readers.
+# empty), so the catch-up in the window can refresh them concurrently, beside the window.
 # inputs: DB SUBSCRIPTION MODE MAX_WAIT MAX_LAG_BYTES
 sub_state() {
   if ! db_exists "$DB" || [ "$(psql_admin -d "$DB" -c "SELECT 1 FROM pg_subscription WHERE subname = '$SUBSCRIPTION'")" != 1 ]; then
@@ -40,8 +40,13 @@ if [ "$MODE" = gate ]; then
   populate_views() {
     local view
     for view in $(psql_admin -d "$DB" -c "SELECT format('%I.%I', schemaname, matviewname) FROM pg_matviews WHERE schemaname = 'public' AND NOT ispopulated ORDER BY 1"); do
-      psql_admin -d "$DB" -c "REFRESH MATERIALIZED VIEW $view"
-      log "materialized view $view populated on the replica"
+      # Never stuck behind a lock on the replica (one that holds the subscriber back, too): then the
+      # catch-up refreshes the view in the window instead.
+      if psql_admin -d "$DB" -c "SET lock_timeout = '5s'; REFRESH MATERIALIZED VIEW $view"; then
+        log "materialized view $view populated on the replica"
+      else
+        log "materialized view $view not populated on the replica (see above): the catch-up refreshes it in the window"
+      fi
     done
   }
   on_peer populate_views DB
