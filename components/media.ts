@@ -69,7 +69,10 @@ export class Media extends StepGroup {
                 undo: script("watch-undo.sh", {}, ["journal"]),
                 after: [this.presync],
             });
-            this.catchup = this.step("catchup", args.source, this.sync("catchup"), { peer: args.target, after: [this.presync, this.watch] });
+            this.catchup = this.step("catchup", args.source, this.sync("catchup"), {
+                peer: args.target,
+                after: [this.presync, this.watch],
+            });
         } else {
             this.done();
         }
