@@ -37,8 +37,9 @@ if [ "$PASS" = final ]; then
   if [ -z "$why" ]; then
     changed=$(journal_lists "$WORK/$STEP.paths" "$WORK/$STEP.dirs")
     log "$what: $changed paths changed since the catch-up pass began (change journal)"
-    # The changed paths: files copied, new directories whole (-r), vanished paths deleted (with their contents).
-    rsync "${options[@]}" -r --from0 --files-from="$WORK/$STEP.paths" --delete-missing-args --force \
+    # The changed paths: files copied (even when size and time match: they changed), new directories whole
+    # (-r), vanished paths deleted (with their contents).
+    rsync "${options[@]}" -r --ignore-times --from0 --files-from="$WORK/$STEP.paths" --delete-missing-args --force \
       -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$SRC" "$PEER:$DEST" >"$WORK/$STEP.stats"
     stats
     # The directories that hold them get their times (an entry made or removed changes them), not their contents.

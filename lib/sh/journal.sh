@@ -75,10 +75,10 @@ journal_flush() {
 }
 
 # journal_lists PATHS PARENTS: from the events, the paths below the media directory that changed (NUL
-# separated, relative, each once) into PATHS, and the directories that hold them and still exist into PARENTS
+# separated, relative, each once; none below a directory that is gone) into PATHS, and the directories that hold them and still exist into PARENTS
 # (their times change when an entry is made or removed). Prints how many paths changed.
 journal_lists() {
-  local root record path n=0
+  local root record path parent paths=()
   root=$(cat "$JOURNAL/root")
   declare -A seen=() parents=()
   while IFS= read -r -d '' record; do
@@ -94,14 +94,17 @@ journal_lists() {
     fi
     [ -n "${seen[$path]:-}" ] && continue
     seen[$path]=1
-    n=$((n + 1))
-    if [[ "$path" == */* ]]; then parents[${path%/*}]=1; else parents[.]=1; fi
+    if [[ "$path" == */* ]]; then parent=${path%/*}; else parent=.; fi
+    # Below a directory that is gone: its own deletion (or move) is in the journal, and removes all of it.
+    [ -d "$root/$parent" ] || continue
+    paths+=("$path")
+    parents[$parent]=1
   done <"$JOURNAL/events"
   : >"$1"
-  [ "$n" -eq 0 ] || printf '%s\0' "${!seen[@]}" | sort -z >"$1"
+  [ ${#paths[@]} -eq 0 ] || printf '%s\0' "${paths[@]}" | sort -z >"$1"
   : >"$2"
   for path in "${!parents[@]}"; do
     [ -d "$root/$path" ] && printf '%s\0' "$path"
   done | sort -z >"$2"
-  echo "$n"
+  echo "${#paths[@]}"
 }

@@ -755,3 +755,117 @@ describe("setting a database aside is written once (db_set_aside in lib/sh/pream
         expect(renamesAside(`psql_admin -c "ALTER DATABASE \\"$STAGING\\" RENAME TO \\"$DB\\""\n`)).toHaveLength(0);
     });
 });
+
+/** Every entry under a directory: relative path, type, size, mode and content digest, sorted (NUL-safe). */
+function treeListing(dir: string): string {
+    const script = `cd '${dir}' && find . -mindepth 1 -printf '%P\\t%y\\t%s\\t%m\\0' | LC_ALL=C sort -z | while IFS= read -r -d '' e; do p=\${e%%$'\\t'*}; if [ -f "$p" ]; then printf '%s\\t%s\\n' "$e" "$(sha256sum <"$p" | cut -c1-16)"; else printf '%s\\n' "$e"; fi; done`;
+    const r = spawnSync("bash", ["-c", script], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout;
+}
+
+describe.runIf(spawnSync("which", ["inotifywait"]).status === 0)(
+    "media change journal (media/watch.sh, media/sync.sh, run here as both servers)",
+    () => {
+        const user = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+        function servers() {
+            const dir = mkdtempSync(join(tmpdir(), "mm-journal-"));
+            const work = join(dir, "work");
+            const source = join(dir, "source");
+            const target = join(dir, "target");
+            const media = join(source, "public", "system");
+            for (const d of [
+                "media_attachments/files/000/000/001/original",
+                "media_attachments/files/000/000/002/original",
+                "accounts/avatars/000/000/001/original",
+                "cache/x",
+            ])
+                mkdirSync(join(media, d), { recursive: true });
+            writeFileSync(join(media, "media_attachments/files/000/000/001/original/a b.png"), "one");
+            writeFileSync(join(media, "media_attachments/files/000/000/002/original/été.jpg"), "two");
+            writeFileSync(join(media, "accounts/avatars/000/000/001/original/avatar.png"), "avatar");
+            writeFileSync(join(media, "cache/x/line\nbreak.png"), "newline in the name");
+            mkdirSync(join(target, "public"), { recursive: true });
+            const vars = { WORK: work, SOURCE_LIVE: source, TARGET_LIVE: target, TARGET_USER: user, BW_LIMIT_KBPS: "0" };
+            // journal.sh after the header and the preamble, as a rendered step has it.
+            const step = (pass: string) => runStepLocally("components/media/sync.sh", { ...vars, PASS: pass }, [], {}, [lib("journal")]);
+            const watch = () => runStepLocally("components/media/watch.sh", { WORK: work, SOURCE_LIVE: source }, [], {}, [lib("journal")]);
+            return { dir, work, media, targetMedia: join(target, "public", "system"), step, watch };
+        }
+        /** Changes a live instance makes: new nested directories, a deletion, a directory removed and one renamed, an edit. */
+        function change(media: string) {
+            mkdirSync(join(media, "media_attachments/files/000/000/003/original"), { recursive: true });
+            writeFileSync(join(media, "media_attachments/files/000/000/003/original/new (1).png"), "new");
+            rmSync(join(media, "media_attachments/files/000/000/002/original/été.jpg"));
+            rmSync(join(media, "cache/x"), { recursive: true });
+            spawnSync("mv", [join(media, "accounts/avatars/000/000/001"), join(media, "accounts/avatars/000/000/009")]);
+            writeFileSync(join(media, "media_attachments/files/000/000/001/original/a b.png"), "ONE more");
+            chmodSync(join(media, "media_attachments/files/000/000/001/original"), 0o750);
+        }
+        const ok = (r: ReturnType<typeof spawnSync>) => {
+            expect(r.stderr, `${r.stdout}`).not.toContain("ERROR");
+            expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+        };
+
+        it("the final pass copies only the journaled paths and leaves the target identical to the source (deletions, renames, new directories, edits)", () => {
+            const s = servers();
+            ok(s.step("presync"));
+            const watch = s.watch();
+            ok(watch);
+            expect(watch.stdout).toContain("change journal running");
+            // The catch-up pass mirrors deletions made before it, and hands the journal to the final pass.
+            writeFileSync(join(s.targetMedia, "left over.png"), "only on the target");
+            const catchup = s.step("catchup");
+            ok(catchup);
+            expect(catchup.stdout).toContain("covers every change since this pass began");
+            expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
+            change(s.media);
+            // An edit of the same size in the same second: rsync's quick check alone would miss it, the journal does not.
+            writeFileSync(join(s.media, "accounts/avatars/000/000/009/original/avatar.png"), "AVATAR");
+            const final = s.step("final");
+            ok(final);
+            expect(final.stdout).toMatch(/\d+ paths changed since the catch-up pass began \(change journal\)/);
+            expect(final.stdout).not.toContain("over the whole tree");
+            expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
+            // The watcher is gone once the final pass has used it.
+            expect(spawnSync("pgrep", ["-f", join(s.work, "media-journal", "events")]).status).toBe(1);
+        });
+
+        it("without a whole journal (the watcher stopped) the final pass walks the whole tree, and says why", () => {
+            const s = servers();
+            ok(s.watch());
+            ok(s.step("catchup"));
+            const pid = readFileSync(join(s.work, "media-journal", "pid"), "utf8").trim();
+            spawnSync("kill", [pid]);
+            change(s.media);
+            const final = s.step("final");
+            ok(final);
+            expect(final.stdout).toContain("over the whole tree: no change journal is running");
+            expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
+        });
+
+        it("a journal whose queue overflowed is not used", () => {
+            const s = servers();
+            ok(s.watch());
+            ok(s.step("catchup"));
+            const events = join(s.work, "media-journal", "events");
+            writeFileSync(events, Buffer.concat([readFileSync(events), Buffer.from("Q_OVERFLOW \0")]));
+            change(s.media);
+            const final = s.step("final");
+            ok(final);
+            expect(final.stdout).toContain("over the whole tree: the watcher's queue overflowed");
+            expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
+        });
+
+        it("without a catch-up pass that mirrored the tree while it ran, the journal is not used", () => {
+            const s = servers();
+            ok(s.step("catchup"));
+            ok(s.watch());
+            change(s.media);
+            const final = s.step("final");
+            ok(final);
+            expect(final.stdout).toContain("over the whole tree: no catch-up pass mirrored the tree while this journal ran");
+            expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
+        });
+    },
+);
