@@ -29,6 +29,7 @@ import { Ec2Host } from "./components/ec2-host";
 import { TargetReadiness } from "./components/target-readiness";
 import { MigrationKey } from "./components/migration-key";
 import { ConfigFiles } from "./components/config-files";
+import { SearchReadiness } from "./components/search-readiness";
 import { Maintenance } from "./components/maintenance";
 import { SourceServices } from "./components/source-services";
 import { Media } from "./components/media";
@@ -128,6 +129,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             dbRole: cfg.target.dbRole,
             liveDir: cfg.target.liveDir,
             ipv6: cfg.dns?.aaaaRecordId !== undefined,
+            elasticsearch: cfg.source.elasticsearch,
         });
     const target = serverOf("target", cfg.target, ec2?.address);
     const readiness = new TargetReadiness(
@@ -159,6 +161,14 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         { source, target, nginxSite: cfg.app.nginxSite, tlsDir: cfg.app.tlsDir },
         { ...steps, dependsOn: transfersReady },
     );
+
+    // 4b. Full-text search: the target reaches the search engine its copied .env.production names, healthy;
+    //     checked again before the cutover's downtime.
+    const search = cfg.source.elasticsearch ? new SearchReadiness("search", { target }, { ...steps, dependsOn: [config.env] }) : undefined;
+    const searchRecheck =
+        search && plan.downtime
+            ? new SearchReadiness("search-cutover", { target }, { ...steps, dependsOn: [config.env, search.ready] })
+            : undefined;
 
     // 5. Cutover, before any downtime: the source surveyed again (an upgrade or a move of Redis since prepare is
     //    reported by name) and the target checked against what it is now.
@@ -239,7 +249,17 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         ? new Maintenance(
               "maintenance",
               { source, domain: cfg.domain, message: cfg.app.maintenanceMessage },
-              { ...steps, dependsOn: present<pulumi.Resource>(readiness.ready, recheckReady.ready, config.env, replication?.ready) },
+              {
+                  ...steps,
+                  dependsOn: present<pulumi.Resource>(
+                      readiness.ready,
+                      recheckReady.ready,
+                      config.env,
+                      replication?.ready,
+                      search?.ready,
+                      searchRecheck?.ready,
+                  ),
+              },
           )
         : undefined;
     const services =
@@ -375,6 +395,8 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         readiness,
         key,
         config,
+        search,
+        searchRecheck,
         recheck,
         recheckReady,
         replication,

@@ -29,32 +29,52 @@ export interface Ec2HostArgs extends Ec2Settings {
     liveDir: string;
     /** The stack adopts an AAAA record: the instance gets an IPv6 address (its subnet must have an IPv6 range). */
     ipv6: boolean;
+    /** The source uses full-text search (ES_ENABLED=true): cloud-init installs Elasticsearch 7 on the instance. */
+    elasticsearch: boolean;
 }
 
 /** Ubuntu 24.04 (noble) amd64 images published by Canonical. */
 export const UBUNTU_2404 = { owner: "099720109477", name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*" };
 
-/** cloud-init user data that runs `ec2-host/prerequisites.sh` once. */
+/**
+ * cloud-init user data that runs `ec2-host/prerequisites.sh` once, then `ec2-host/search-engine.sh` when the
+ * source uses full-text search (the user data holds that script only then).
+ */
 export function cloudInitUserData(a: {
     version: string;
     mastodonUser: string;
     dbRole: string;
     liveDir: string;
     pgbouncer: boolean;
+    elasticsearch?: boolean;
 }): string {
-    const prerequisites = standaloneScript(
-        script("prerequisites.sh", { VERSION: a.version, MUSER: a.mastodonUser, ROLE: a.dbRole, LIVE: a.liveDir, PGBOUNCER: a.pgbouncer }),
-    );
+    const files: [string, string][] = [
+        [
+            "mastodon-prerequisites",
+            standaloneScript(
+                script("prerequisites.sh", {
+                    VERSION: a.version,
+                    MUSER: a.mastodonUser,
+                    ROLE: a.dbRole,
+                    LIVE: a.liveDir,
+                    PGBOUNCER: a.pgbouncer,
+                }),
+            ),
+        ],
+    ];
+    if (a.elasticsearch) files.push(["mastodon-search-engine", standaloneScript(script("search-engine.sh", {}))]);
     return [
         "#cloud-config",
         "disable_root: false",
         "write_files:",
-        "  - path: /usr/local/sbin/mastodon-prerequisites",
-        '    permissions: "0700"',
-        "    encoding: b64",
-        `    content: ${Buffer.from(prerequisites).toString("base64")}`,
+        ...files.flatMap(([name, text]) => [
+            `  - path: /usr/local/sbin/${name}`,
+            '    permissions: "0700"',
+            "    encoding: b64",
+            `    content: ${Buffer.from(text).toString("base64")}`,
+        ]),
         "runcmd:",
-        "  - [/usr/local/sbin/mastodon-prerequisites]",
+        ...files.map(([name]) => `  - [/usr/local/sbin/${name}]`),
         "",
     ].join("\n");
 }
@@ -118,6 +138,7 @@ export class Ec2Host extends pulumi.ComponentResource {
                 dbRole: args.dbRole,
                 liveDir: args.liveDir,
                 pgbouncer: f.pgbouncer,
+                elasticsearch: args.elasticsearch,
             }),
         );
         this.instance = new aws.ec2.Instance(

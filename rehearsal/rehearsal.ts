@@ -37,8 +37,14 @@ export interface RehearsalOptions {
     targetDbRole?: string;
     /** Media in object storage: S3_ENABLED=true in .env.production, no media transfer. */
     mediaOnS3?: boolean;
-    /** Elasticsearch in use: ES_ENABLED=true in .env.production, the index is rebuilt on the target server. */
+    /**
+     * Elasticsearch in use: ES_ENABLED=true (ES_HOST=localhost, ES_PORT=9200) in .env.production, the stand-in
+     * search engine running on the source server with its index built, and on the target server too unless
+     * `targetSearchEngine` is false; the index is rebuilt on the target server.
+     */
     elasticsearch?: boolean;
+    /** With `elasticsearch`: start the stand-in search engine on the target server (default true). */
+    targetSearchEngine?: boolean;
     /** SSH user on both hosts: root (default), or `admin`, a user with passwordless sudo. */
     sshUser?: "root" | "admin";
     /** More stack config (keys without the project prefix). */
@@ -107,10 +113,18 @@ export class Rehearsal {
         this.timed("seed source", () => loadInstance(this.bundle!, hostRun("source")));
         // Object storage and Elasticsearch are declared where Mastodon reads them (the program checks both).
         if (this.opts.mediaOnS3) this.onSource("sed -i 's/^S3_ENABLED=.*/S3_ENABLED=true/' /home/mastodon/live/.env.production");
-        if (this.opts.elasticsearch) this.onSource("sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true/' /home/mastodon/live/.env.production");
+        if (this.opts.elasticsearch) {
+            // The engine on localhost:9200, as Mastodon's full-text search guide sets it up.
+            this.onSource(
+                "sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true\\nES_HOST=localhost\\nES_PORT=9200\\nES_PRESET=single_node_cluster/' /home/mastodon/live/.env.production",
+            );
+            this.onSource("systemctl enable --now elasticsearch");
+            if (this.opts.targetSearchEngine !== false) this.onTarget("systemctl enable --now elasticsearch");
+        }
         this.timed("start source", () =>
             this.onSource("systemctl daemon-reload && systemctl enable --now mastodon-web mastodon-sidekiq mastodon-streaming"),
         );
+        if (this.opts.elasticsearch) this.timed("source search index", () => this.tootctl("source", "search deploy"));
         if (!this.opts.noBaseline) this.baseline = this.timed("fingerprint source", () => fingerprint(hostRun("source")));
     }
 
@@ -261,6 +275,18 @@ export class Rehearsal {
 
     onTarget(cmd: string): string {
         return this.checked("target", cmd);
+    }
+
+    /** The stand-in `bin/tootctl ARGS` on a host, as Mastodon's user in the live directory. */
+    tootctl(host: HostName, args: string): string {
+        return this.checked(host, `cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production bin/tootctl ${args}`);
+    }
+
+    /** `_count` of an index of the stand-in search engine on a host (statuses: those with an id up to `maxId`). */
+    searchCount(host: HostName, index: string, maxId?: string): number {
+        const query = maxId ? ` -H 'Content-Type: application/json' -d '{"query":{"range":{"id":{"lte":"${maxId}"}}}}'` : "";
+        const body = this.checked(host, `curl -fsS --max-time 10${query} http://127.0.0.1:9200/${index}/_count`);
+        return (JSON.parse(body) as { count: number }).count;
     }
 
     /** A query as postgres on a host (from /, which postgres can read), tuples only. */

@@ -239,13 +239,33 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(owners).toBe("mastodon_app");
     });
 
-    it("5. media on S3 (no media transfer runs) and Elasticsearch (the index is rebuilt)", async () => {
+    it("5. media on S3 (no media transfer runs) and Elasticsearch (the target's engine down is refused before any downtime; the index is rebuilt)", async () => {
         const r = new Rehearsal({ size: "tiny", targetKind: "existing", mediaOnS3: true, elasticsearch: true });
         r.setup();
-        await phases(r, "prepare", "cutover", "complete");
+        await phases(r, "prepare");
+        expect(r.events().some(e => e.name === "search-check" && e.ok)).toBe(true);
+        // The target's search engine goes down after prepare: the cutover stops before the maintenance page.
+        r.onTarget("systemctl stop elasticsearch");
+        const refused = await r.phase("cutover");
+        expect(refused.ok).toBe(false);
+        expect(refused.error).toContain("no search engine answers at http://localhost:9200");
+        expect(r.events().filter(e => e.phase === "cutover" && e.name.startsWith("maintenance-"))).toEqual([]);
+        expect(r.onSource("systemctl is-active mastodon-web").trim()).toBe("active");
+        r.onTarget("systemctl start elasticsearch");
+        await phases(r, "cutover", "complete");
         expect(r.events().filter(e => e.name.startsWith("media-"))).toEqual([]);
         expect(r.events().some(e => e.name === "app-search" && e.ok)).toBe(true);
         expect(r.onTarget("grep -c 'tootctl search deploy' /home/mastodon/live/log/standin.log").trim()).not.toBe("0");
+        // The target's index holds every account and status of the source as it was when its services stopped
+        // (its database is that state now; rows the target wrote since carry larger ids).
+        const [maxStatus, statuses] = r.psql("source", "mastodon_production", "SELECT max(id), count(*) FROM statuses").split("|");
+        const [maxAccount, accounts] = r.psql("source", "mastodon_production", "SELECT max(id), count(*) FROM accounts").split("|");
+        expect(Number(statuses)).toBeGreaterThan(0);
+        expect(r.searchCount("target", "statuses", maxStatus)).toBe(Number(statuses));
+        expect(r.searchCount("target", "accounts", maxAccount)).toBe(Number(accounts));
+        // The stand-in tootctl search deploy fails without its engine.
+        r.onTarget("systemctl stop elasticsearch");
+        expect(() => r.tootctl("target", "search deploy")).toThrow(/the search engine at http:\/\/localhost:9200 is not reachable/);
         expect(r.onTarget("find /home/mastodon/live/public/system -type f 2>/dev/null | wc -l").trim()).toBe("0");
         const parity = r.parity();
         const nonMedia = parity.differences.filter(d => !d.startsWith("media"));

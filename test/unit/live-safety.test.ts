@@ -275,3 +275,45 @@ describe("the target is made equivalent: pgbouncer", () => {
         expect(prerequisites).toContain("apt-get install -y pgbouncer");
     });
 });
+
+describe("the target is made equivalent: Elasticsearch", () => {
+    /** The scripts a new EC2 server's cloud-init runs, by file name, decoded. */
+    const cloudInitScripts = (userData: string) =>
+        Object.fromEntries(
+            [...userData.matchAll(/path: \/usr\/local\/sbin\/(\S+)\n.*\n.*\n\s+content: (\S+)/g)].map(m => [
+                m[1],
+                Buffer.from(m[2], "base64").toString(),
+            ]),
+        );
+
+    it("a new EC2 server installs Elasticsearch 7 from Elastic's apt repository only when elasticsearch is true", async () => {
+        for (const elasticsearch of [true, false]) {
+            const run = await runProgram(baseConfig({ ...awsOverrides, elasticsearch: String(elasticsearch) }));
+            const userData = String(run.byName("target-instance").inputs.userData);
+            const scripts = cloudInitScripts(userData);
+            expect(Object.keys(scripts)).toEqual(
+                elasticsearch ? ["mastodon-prerequisites", "mastodon-search-engine"] : ["mastodon-prerequisites"],
+            );
+            expect(userData.includes("- [/usr/local/sbin/mastodon-search-engine]"), String(elasticsearch)).toBe(elasticsearch);
+            expect(scripts["mastodon-prerequisites"]).not.toContain("elasticsearch");
+            if (elasticsearch) {
+                const install = scripts["mastodon-search-engine"];
+                expect(install).toContain("https://artifacts.elastic.co/packages/7.x/apt stable main");
+                expect(install).toContain("apt-get install -y elasticsearch");
+                expect(install).toContain("systemctl enable --now elasticsearch");
+            }
+        }
+    });
+
+    it("the target's search engine is checked after .env.production is copied in prepare, and again before the maintenance page", async () => {
+        const without = await runProgram(baseConfig({ phase: "cutover" }), { previousPhase: "prepare" });
+        expect(without.names().filter(n => n.startsWith("search"))).toEqual([]);
+        const prepare = await runProgram(baseConfig({ elasticsearch: "true" }));
+        expect(prepare.byName("search-check").dependsOn).toContain("config-env");
+        expect(prepare.names().filter(n => n.startsWith("search-cutover"))).toEqual([]);
+        expect(unwrapRemote(String(prepare.byName("search-check").inputs.create))).toContain("WAIT_SECONDS=20");
+        const cutover = await runProgram(baseConfig({ elasticsearch: "true", phase: "cutover" }), { previousPhase: "prepare" });
+        expect(cutover.byName("search-cutover-check").dependsOn).toEqual(expect.arrayContaining(["config-env", "search-check"]));
+        expect(cutover.byName("maintenance-page").dependsOn).toEqual(expect.arrayContaining(["search-check", "search-cutover-check"]));
+    });
+});

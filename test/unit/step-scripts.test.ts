@@ -695,6 +695,73 @@ describe("systemd units (config-files/systemd.sh), run here as both servers", ()
     });
 });
 
+/** The sandbox's stand-in search engine on a free port (with HTTP basic auth when given); stopped by the returned function. */
+async function searchEngine(auth?: { user: string; pass: string }): Promise<{ port: number; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const data = mkdtempSync(join(tmpdir(), "mm-search-"));
+    const env = {
+        ...process.env,
+        ES_STANDIN_PORT: String(port),
+        ES_STANDIN_DATA: data,
+        ES_STANDIN_USER: auth?.user ?? "",
+        ES_STANDIN_PASS: auth?.pass ?? "",
+    };
+    const child = spawn("node", [join(root, "rehearsal", "sandbox", "files", "sbin", "search-engine")], { env, stdio: "ignore" });
+    for (let i = 0; i < 100; i++) {
+        if (spawnSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/`]).status === 0) break;
+        await new Promise(res => setTimeout(res, 50));
+    }
+    return {
+        port,
+        stop: async () => {
+            const exited = new Promise(res => child.once("exit", res));
+            child.kill("SIGTERM");
+            await exited;
+            rmSync(data, { recursive: true, force: true });
+        },
+    };
+}
+
+describe("search readiness (search-readiness/check.sh) against the sandbox's stand-in search engine", () => {
+    const check = (env: Record<string, string>) =>
+        runStepLocally("components/search-readiness/check.sh", { LIVE: liveWith(env), WAIT_SECONDS: "1" }, ["mastodon"]);
+
+    it("refuses when no engine answers at ES_HOST:ES_PORT, or ES_ENABLED is not true on the target", async () => {
+        const port = await freePort();
+        const down = check({ ES_ENABLED: "true", ES_HOST: "127.0.0.1", ES_PORT: String(port) });
+        expect(down.status).toBe(1);
+        expect(down.stderr).toContain(`no search engine answers at http://127.0.0.1:${port} (ES_HOST/ES_PORT of .env.production)`);
+        const disabled = check({ ES_ENABLED: "false", ES_HOST: "127.0.0.1", ES_PORT: String(port) });
+        expect(disabled.status).toBe(1);
+        expect(disabled.stderr).toContain("ES_ENABLED=false in");
+    });
+
+    it("passes on a healthy engine; with ES_USER/ES_PASS it authenticates without printing the password, and a wrong one is refused", async () => {
+        const open = await searchEngine();
+        const locked = await searchEngine({ user: "mastodon", pass: "p4 ss\\w0rd" });
+        try {
+            const ok = check({ ES_ENABLED: "true", ES_HOST: "127.0.0.1", ES_PORT: String(open.port), ES_PRESET: "single_node_cluster" });
+            expect(ok.stderr).toBe("");
+            expect(ok.status).toBe(0);
+            expect(ok.stdout).toContain(
+                `search engine at http://127.0.0.1:${open.port}: version 7.17.0, cluster health green, ES_PRESET single_node_cluster`,
+            );
+            const env = { ES_ENABLED: "true", ES_HOST: "http://127.0.0.1", ES_PORT: String(locked.port), ES_USER: "mastodon" };
+            const authed = check({ ...env, ES_PASS: "p4 ss\\w0rd" });
+            expect(authed.stderr).toBe("");
+            expect(authed.status).toBe(0);
+            expect(authed.stdout).not.toContain("w0rd");
+            const wrong = check({ ...env, ES_PASS: "other" });
+            expect(wrong.status).toBe(1);
+            expect(wrong.stderr).toContain("refuses the credentials of .env.production (HTTP 401, ES_USER=mastodon)");
+            expect(wrong.stderr + wrong.stdout).not.toContain("other");
+        } finally {
+            await open.stop();
+            await locked.stop();
+        }
+    });
+});
+
 describe("database cleanup (database/cleanup.sh) in complete", () => {
     it("removes the full dump and leaves a note of where it was; a second run keeps the note", () => {
         const work = mkdtempSync(join(tmpdir(), "mm-work-"));

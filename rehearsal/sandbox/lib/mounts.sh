@@ -19,6 +19,7 @@ HOST_MOUNTS=(
   "/var/lib/redis|var/lib/redis|redis:redis|0750"
   "/var/lib/postgresql|var/lib/postgresql|postgres:postgres|0755"
   "/var/lib/mastodon-migration|var/lib/mastodon-migration|root:root|0755"
+  "/var/lib/elasticsearch|var/lib/elasticsearch|nobody:nogroup|0750"
   "/run/postgresql|run/postgresql|postgres:postgres|2775"
   "/run/sshd|run/sshd|root:root|0755"
   "/run/redis|run/redis|redis:redis|2775"
