@@ -5,6 +5,7 @@
  * that leaked into the engine's state or log. Used by `npm run rehearse` and by the scenario tests.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { destroy, Fault, preview, readState, stateResource, StepEvent, up, UpOptions, UpResult } from "./engine/runner";
 import { generateInstance, InstanceBundle, SizeName } from "./instance/generate";
@@ -45,6 +46,11 @@ export interface RehearsalOptions {
     elasticsearch?: boolean;
     /** With `elasticsearch`: start the stand-in search engine on the target server (default true). */
     targetSearchEngine?: boolean;
+    /**
+     * The source's Mastodon connects through pgbouncer (`rehearsal/sandbox/lib/pgbouncer.sh`: Mastodon's
+     * pgbouncer guide, DB_HOST=localhost DB_PORT=6432 with a DB_PASS); the program must make it work on the target.
+     */
+    pgbouncer?: boolean;
     /** SSH user on both hosts: root (default), or `admin`, a user with passwordless sudo. */
     sshUser?: "root" | "admin";
     /** More stack config (keys without the project prefix). */
@@ -74,6 +80,8 @@ export const hostRun =
 
 export class Rehearsal {
     readonly dir: string;
+    /** The database password of the source's pgbouncer setup (`pgbouncer` option). */
+    pgbouncerPassword?: string;
     readonly statePath: string;
     readonly logPath: string;
     readonly runs: PhaseRun[] = [];
@@ -120,6 +128,12 @@ export class Rehearsal {
             );
             this.onSource("systemctl enable --now elasticsearch");
             if (this.opts.targetSearchEngine !== false) this.onTarget("systemctl enable --now elasticsearch");
+        }
+        if (this.opts.pgbouncer) {
+            this.pgbouncerPassword = randomBytes(12).toString("hex");
+            const setup = readFileSync(join(REPO_ROOT, "rehearsal", "sandbox", "lib", "pgbouncer.sh"), "utf8");
+            const r = onHost("source", "bash -s", `PW='${this.pgbouncerPassword}'\n${setup}`);
+            if (r.code !== 0) throw new Error(`pgbouncer on the source: ${r.stdout}\n${r.stderr}`);
         }
         this.timed("start source", () =>
             this.onSource("systemctl daemon-reload && systemctl enable --now mastodon-web mastodon-sidekiq mastodon-streaming"),
@@ -409,7 +423,11 @@ export class Rehearsal {
 
     /** Secret values (from .env.production and the SSH key) found in the engine's state or log. */
     leakedSecrets(): string[] {
-        const secrets = [...(this.bundle?.secrets ?? []), readFileSync(ADMIN_KEY, "utf8").split("\n")[1]].filter(s => s && s.length >= 12);
+        const secrets = [
+            ...(this.bundle?.secrets ?? []),
+            readFileSync(ADMIN_KEY, "utf8").split("\n")[1],
+            this.pgbouncerPassword ?? "",
+        ].filter(s => s && s.length >= 12);
         // Values the state marks secret (the connection's key) are what real Pulumi encrypts: look outside them.
         const state = readState(this.statePath);
         const visible = state.resources.map(r => {

@@ -4,7 +4,8 @@
 # (network and mount namespaces), shellcheck (the generated scripts are checked), git (the stand-in
 # Mastodon checkout), sudo (steps run through sudo -n for non-root SSH users), age (the closing archive is
 # encrypted with it), zip and jq (the stand-in Mastodon builds archives and Sidekiq jobs), inotify-tools
-# (the media change journal on the source host). Idempotent and quiet when everything is there. Needs root.
+# (the media change journal on the source host), pgbouncer (a scenario's source server pools its connections
+# through it, as Mastodon's pgbouncer guide sets it up). Idempotent and quiet when everything is there. Needs root.
 set -euo pipefail
 declare -A need=(
   [/usr/sbin/sshd]=openssh-server [/usr/bin/ssh]=openssh-client [/usr/bin/ssh-keygen]=openssh-client
@@ -13,6 +14,7 @@ declare -A need=(
   [/usr/bin/rsync]=rsync [/usr/bin/curl]=curl [/usr/sbin/ip]=iproute2 [/usr/bin/unshare]=util-linux
   [/usr/bin/nsenter]=util-linux [/usr/bin/setpriv]=util-linux [/usr/bin/pgrep]=procps
   [/usr/bin/openssl]=openssl [/usr/bin/age]=age [/usr/bin/age-keygen]=age [/usr/bin/zip]=zip [/usr/bin/jq]=jq [/usr/bin/inotifywait]=inotify-tools [/usr/bin/shellcheck]=shellcheck [/usr/bin/git]=git [/usr/bin/flock]=util-linux [/usr/bin/sudo]=sudo
+  [/usr/sbin/pgbouncer]=pgbouncer
 )
 missing=()
 for f in "${!need[@]}"; do [[ -x "$f" ]] || missing+=("${need[$f]}"); done

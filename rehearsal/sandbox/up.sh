@@ -120,7 +120,8 @@ build_host() {  # build_host NAME
 
   # stand-in systemctl and cloud-init; builtin services enabled like the packages would do
   cp -a /usr/local/sbin/. "$r/usr/local/sbin/"
-  install -m 755 "$here/files/sbin/systemctl" "$here/files/sbin/cloud-init" "$here/files/sbin/search-engine" "$r/usr/local/sbin/"
+  install -m 755 "$here/files/sbin/systemctl" "$here/files/sbin/cloud-init" "$r/usr/local/sbin/"
+  install -m 755 "$here/files/search-engine.js" "$r/usr/local/sbin/search-engine"
   # the stand-in search engine, installed on both hosts but not started (a scenario with ES_ENABLED starts it)
   install -m 644 "$here/files/units/elasticsearch.service" "$r/etc/systemd/system/elasticsearch.service"
   mkdir -p "$r/etc/systemd/system/multi-user.target.wants"

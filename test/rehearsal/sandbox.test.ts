@@ -199,7 +199,26 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
         expect(tootctl("feeds build --concurrency 2")).toMatch(/Regenerated feeds for 2 accounts/);
         // alice follows bob and carol: 400 newest of her feed; bob only his own 300 statuses.
         expect(must("source", "redis-cli zcard feed:home:1; redis-cli zcard feed:home:2")).toBe("400\n300\n");
-        expect(tootctl("search deploy")).toBe("Done\n");
+        // search deploy: refused without ES_ENABLED, and without an engine; with both it indexes over HTTP.
+        const noSearch = onHost(
+            "source",
+            "cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production bin/tootctl search deploy",
+        );
+        expect(noSearch.stderr).toMatch(/Elasticsearch is not enabled \(ES_ENABLED=unset/);
+        const engineDown = onHost(
+            "source",
+            "cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production ES_ENABLED=true bin/tootctl search deploy",
+        );
+        expect(engineDown.stderr).toMatch(/the search engine at http:\/\/localhost:9200 is not reachable/);
+        must("source", "systemctl start elasticsearch");
+        const deployed = must(
+            "source",
+            "cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production ES_ENABLED=true bin/tootctl search deploy",
+        );
+        expect(deployed).toMatch(/Indexed 3 records into accounts .*\nIndexed 900 records into statuses .*\nDone\n$/);
+        expect(JSON.parse(must("source", "curl -fsS http://127.0.0.1:9200/statuses/_count")).count).toBe(900);
+        expect(onHost("source", "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9200/_cat/indices").stdout).toBe("400");
+        must("source", "systemctl stop elasticsearch");
         const log = must("source", "cat /home/mastodon/live/log/standin.log");
         expect(log).toMatch(/tootctl feeds build --concurrency 2/);
         expect(log).toMatch(/tootctl FAILED: RAILS_ENV/);

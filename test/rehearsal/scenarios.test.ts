@@ -239,9 +239,15 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(owners).toBe("mastodon_app");
     });
 
-    it("5. media on S3 (no media transfer runs) and Elasticsearch (the target's engine down is refused before any downtime; the index is rebuilt)", async () => {
-        const r = new Rehearsal({ size: "tiny", targetKind: "existing", mediaOnS3: true, elasticsearch: true });
+    it("5. media on S3 (no media transfer runs), Elasticsearch (the target's engine down is refused before any downtime; the index is rebuilt) and pgbouncer (the target's app connects through it)", async () => {
+        const r = new Rehearsal({ size: "tiny", targetKind: "existing", mediaOnS3: true, elasticsearch: true, pgbouncer: true });
         r.setup();
+        // The target's pgbouncer already runs, as Debian's package leaves it: no database configured yet.
+        r.onTarget(
+            "printf '[databases]\\n[pgbouncer]\\nlisten_addr = 127.0.0.1\\nlisten_port = 6432\\nauth_type = md5\\nauth_file = /etc/pgbouncer/userlist.txt\\n" +
+                "logfile = /var/log/postgresql/pgbouncer.log\\npidfile = /var/run/postgresql/pgbouncer.pid\\nunix_socket_dir = /var/run/postgresql\\n' " +
+                ">/etc/pgbouncer/pgbouncer.ini && : >/etc/pgbouncer/userlist.txt && systemctl enable --now pgbouncer",
+        );
         await phases(r, "prepare");
         expect(r.events().some(e => e.name === "search-check" && e.ok)).toBe(true);
         // The target's search engine goes down after prepare: the cutover stops before the maintenance page.
@@ -266,6 +272,15 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         // The stand-in tootctl search deploy fails without its engine.
         r.onTarget("systemctl stop elasticsearch");
         expect(() => r.tootctl("target", "search deploy")).toThrow(/the search engine at http:\/\/localhost:9200 is not reachable/);
+        // pgbouncer: its configuration was copied, the role has DB_PASS, and the target's app logs in through it
+        // (DB_HOST=localhost DB_PORT=6432); without pgbouncer the app cannot reach its database.
+        expect(r.onTarget("grep -c '^DB_PORT=6432$' /home/mastodon/live/.env.production").trim()).toBe("1");
+        expect(r.onTarget("systemctl is-active pgbouncer").trim()).toBe("active");
+        expect(r.onTarget("cat /var/log/postgresql/pgbouncer.log")).toMatch(/login attempt: db=mastodon_production user=mastodon/);
+        r.onTarget("systemctl stop pgbouncer");
+        expect(() => r.tootctl("target", "version")).toThrow(/DB_HOST=localhost DB_PORT=6432 DB_USER=mastodon\) is not reachable/);
+        r.onTarget("systemctl start pgbouncer");
+        expect(r.tootctl("target", "version").trim()).toBe("4.5.2");
         expect(r.onTarget("find /home/mastodon/live/public/system -type f 2>/dev/null | wc -l").trim()).toBe("0");
         const parity = r.parity();
         const nonMedia = parity.differences.filter(d => !d.startsWith("media"));

@@ -706,7 +706,7 @@ async function searchEngine(auth?: { user: string; pass: string }): Promise<{ po
         ES_STANDIN_USER: auth?.user ?? "",
         ES_STANDIN_PASS: auth?.pass ?? "",
     };
-    const child = spawn("node", [join(root, "rehearsal", "sandbox", "files", "sbin", "search-engine")], { env, stdio: "ignore" });
+    const child = spawn("node", [join(root, "rehearsal", "sandbox", "files", "search-engine.js")], { env, stdio: "ignore" });
     for (let i = 0; i < 100; i++) {
         if (spawnSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/`]).status === 0) break;
         await new Promise(res => setTimeout(res, 50));

@@ -147,7 +147,9 @@ function count(res, index, body) {
         if (query?.range) {
             const [field] = Object.keys(query.range);
             const { lte, gte } = query.range[field];
-            docs = docs.filter(d => (lte === undefined || BigInt(d[field]) <= BigInt(lte)) && (gte === undefined || BigInt(d[field]) >= BigInt(gte)));
+            docs = docs.filter(
+                d => (lte === undefined || BigInt(d[field]) <= BigInt(lte)) && (gte === undefined || BigInt(d[field]) >= BigInt(gte)),
+            );
         }
     }
     send(res, 200, { count: docs.length, _shards: { total: 1, successful: 1, skipped: 0, failed: 0 } });
@@ -181,7 +183,8 @@ const server = http.createServer((req, res) => {
             if (parts.length === 1) {
                 if (m === "HEAD") return res.writeHead(indices[index] ? 200 : 404).end();
                 if (m === "PUT") {
-                    if (indices[index]) return error(res, 400, "resource_already_exists_exception", `index [${index}] already exists`, index);
+                    if (indices[index])
+                        return error(res, 400, "resource_already_exists_exception", `index [${index}] already exists`, index);
                     let settings = {};
                     try {
                         settings = body.trim() ? (JSON.parse(body).settings ?? {}) : {};
