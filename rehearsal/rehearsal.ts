@@ -20,6 +20,7 @@ import {
     HostName,
     onHost,
     REPO_ROOT,
+    SEARCH_ENGINE_UP,
     sandboxUp,
     SOURCE_ADDR,
     SUBNET,
@@ -126,8 +127,8 @@ export class Rehearsal {
             this.onSource(
                 "sed -i 's/^ES_ENABLED=.*/ES_ENABLED=true\\nES_HOST=localhost\\nES_PORT=9200\\nES_PRESET=single_node_cluster/' /home/mastodon/live/.env.production",
             );
-            this.onSource("systemctl enable --now elasticsearch");
-            if (this.opts.targetSearchEngine !== false) this.onTarget("systemctl enable --now elasticsearch");
+            this.startSearchEngine("source");
+            if (this.opts.targetSearchEngine !== false) this.startSearchEngine("target");
         }
         if (this.opts.pgbouncer) {
             this.pgbouncerPassword = randomBytes(12).toString("hex");
@@ -289,6 +290,14 @@ export class Rehearsal {
 
     onTarget(cmd: string): string {
         return this.checked("target", cmd);
+    }
+
+    /**
+     * Start the stand-in search engine on a host and wait until it answers (the real unit is Type=notify:
+     * `systemctl start` returns once Elasticsearch is up; the stand-in systemctl returns once it runs).
+     */
+    startSearchEngine(host: HostName): void {
+        this.checked(host, `systemctl enable --now elasticsearch && ${SEARCH_ENGINE_UP}`);
     }
 
     /** The stand-in `bin/tootctl ARGS` on a host, as Mastodon's user in the live directory. */

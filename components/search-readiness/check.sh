@@ -36,10 +36,12 @@ case "$code" in
   401 | 403) die "the search engine at $url refuses the credentials of .env.production (HTTP $code, ES_USER=${user:-unset}): create that user there" ;;
   *) die "the search engine at $url answers HTTP $code to GET /_cluster/health" ;;
 esac
-status=$(head -n 1 <<<"$answer" | sed -n 's/.*"status"[[:space:]]*:[[:space:]]*"\([a-z]*\)".*/\1/p')
+status=$(sed -n '1s/.*"status"[[:space:]]*:[[:space:]]*"\([a-z]*\)".*/\1/p' <<<"$answer")
 case "$status" in
   green | yellow) ;;
   *) die "the search engine at $url reports cluster health '${status:-unknown}': it must be green or yellow before the move" ;;
 esac
-version=$(search_get / | head -n 1 | sed -n 's/.*"number"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p')
+# Whole answers, never piped into a reader that may stop early (SIGPIPE under pipefail).
+root=$(search_get /)
+version=$(sed -n '1s/.*"number"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' <<<"$root")
 log "search engine at $url: version ${version:-unknown}, cluster health $status, ES_PRESET ${preset:-unset}"

@@ -163,3 +163,7 @@ export function sandboxRunning(): boolean {
         return existsSync(file) && pidRunning(readFileSync(file, "utf8"));
     });
 }
+
+/** Shell for a host: wait up to 10 s until the stand-in search engine (unit elasticsearch) answers on 127.0.0.1:9200. */
+export const SEARCH_ENGINE_UP =
+    "for i in $(seq 1 100); do curl -s -o /dev/null http://127.0.0.1:9200/ && exit 0; sleep 0.1; done; echo 'the stand-in search engine does not answer' >&2; exit 1";

@@ -27,6 +27,7 @@ import {
     sandboxParams,
     sandboxRunning,
     sandboxUp,
+    SEARCH_ENGINE_UP,
     sshArgs,
 } from "../../rehearsal/sandbox/sandbox";
 
@@ -210,7 +211,7 @@ describe("rehearsal sandbox (default parameters)", { timeout: 120_000 }, () => {
             "cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production ES_ENABLED=true bin/tootctl search deploy",
         );
         expect(engineDown.stderr).toMatch(/the search engine at http:\/\/localhost:9200 is not reachable/);
-        must("source", "systemctl start elasticsearch");
+        must("source", `systemctl start elasticsearch && ${SEARCH_ENGINE_UP}`);
         const deployed = must(
             "source",
             "cd /home/mastodon/live && runuser -u mastodon -- env RAILS_ENV=production ES_ENABLED=true bin/tootctl search deploy",

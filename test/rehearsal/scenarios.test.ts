@@ -257,7 +257,7 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(refused.error).toContain("no search engine answers at http://localhost:9200");
         expect(r.events().filter(e => e.phase === "cutover" && e.name.startsWith("maintenance-"))).toEqual([]);
         expect(r.onSource("systemctl is-active mastodon-web").trim()).toBe("active");
-        r.onTarget("systemctl start elasticsearch");
+        r.startSearchEngine("target");
         await phases(r, "cutover", "complete");
         expect(r.events().filter(e => e.name.startsWith("media-"))).toEqual([]);
         expect(r.events().some(e => e.name === "app-search" && e.ok)).toBe(true);
