@@ -12,7 +12,7 @@ import { generateInstance, InstanceBundle, SizeName } from "./instance/generate"
 import { loadInstance } from "./instance/load";
 import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
 import { Run } from "./instance/host";
-import { accountJobs, readJournal, sidekiqJobs, withStoppedRedis } from "./instance/live";
+import { accountJobs, readJournal, sidekiqJobs, withRedisSnapshot, withStoppedRedis } from "./instance/live";
 import {
     ADMIN_KEY,
     ADMIN_PUBKEY,
@@ -340,7 +340,9 @@ export class Rehearsal {
         // Rows beyond the source's highest id at stop can only have been written on the target after its start
         // (ids grow with time): left out, counted, and matched with the journal read after everything else.
         const excludeAbove = Object.fromEntries(Object.entries(before.db?.maxIds ?? {}).map(([t, id]) => [t, id || "0"]));
-        const after = fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon", excludeAbove });
+        const after = withRedisSnapshot(hostRun("target"), port =>
+            fingerprint(hostRun("target"), { dbOwner: this.opts.targetDbRole ?? "mastodon", excludeAbove, redisPort: port }),
+        );
         const targetJobs = sidekiqJobs(hostRun("target"));
         const journal = readJournal(hostRun("target"));
         const beyond = Object.entries(after.db?.above ?? {})

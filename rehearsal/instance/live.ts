@@ -7,6 +7,8 @@
  * - `sidekiqJobs`: every job id waiting in Redis (`queue:*`, `schedule`, `retry`, `dead`).
  * - `withStoppedRedis`: the source's Redis is stopped after the cutover; its `dump.rdb` (the state at stop)
  *   is read by a throwaway redis-server on another port, never by restarting the source's own.
+ * - `withRedisSnapshot`: the target's running Redis is read the same way from a BGSAVE, so the long Lua
+ *   script of the fingerprint never blocks the app that keeps writing there.
  * - `accountJobs`: every job the source held at stop is either still waiting on the target or was run
  *   there, and every job waiting on the target was either carried or enqueued there: none lost or doubled.
  */
@@ -78,6 +80,49 @@ const SCRATCH_PORT = 6391;
  */
 export function withStoppedRedis<T>(run: Run, fn: (port: number) => T): T {
     if (run("redis-cli -p 6379 PING").stdout.trim() === "PONG") return fn(6379);
+    return withScratchRedis(run, fn);
+}
+
+/**
+ * Runs `fn(port)` against a point-in-time snapshot of a host's running Redis (BGSAVE, then a throwaway
+ * redis-server on its dump.rdb), never against the live one: the fingerprint reads every key in one Lua
+ * script, which at --size large blocks Redis for seconds, and the app's clients then get BUSY replies (the
+ * stand-in Sidekiq lost a job it had taken from `retry` when its push was refused). Keys the app writes after
+ * the snapshot are in its journal, read after this.
+ */
+export function withRedisSnapshot<T>(run: Run, fn: (port: number) => T): T {
+    runChecked(
+        run,
+        "redis snapshot",
+        [
+            "set -euo pipefail",
+            'cli() { redis-cli -e -p 6379 "$@"; }',
+            "saving() { cli INFO persistence | tr -d '\\r' | grep -qx 'rdb_bgsave_in_progress:1'; }",
+            "before=$(cli LASTSAVE)",
+            // LASTSAVE counts seconds: ours must end in a later second than the last save.
+            'while [ "$(date +%s)" -le "$before" ]; do sleep 0.2; done',
+            // A save of Redis's own (its save points) may be running: BGSAVE is refused until it ends.
+            "started=",
+            "for _ in $(seq 1 600); do",
+            "  if ! saving && cli BGSAVE >/dev/null 2>&1; then started=1 && break; fi",
+            "  sleep 0.1",
+            "done",
+            "[ -n \"$started\" ] || { echo 'BGSAVE did not start within 60 s' >&2; exit 1; }",
+            "for _ in $(seq 1 1200); do",
+            '  if ! saving && [ "$(cli LASTSAVE)" != "$before" ]; then',
+            "    cli INFO persistence | tr -d '\\r' | grep -qx 'rdb_last_bgsave_status:ok' && exit 0",
+            "    echo 'BGSAVE failed' >&2; exit 1",
+            "  fi",
+            "  sleep 0.1",
+            "done",
+            "echo 'BGSAVE did not finish within 120 s' >&2; exit 1",
+        ].join("\n"),
+    );
+    return withScratchRedis(run, fn);
+}
+
+/** `fn(port)` against a throwaway redis-server (another port, no saving) on a copy of /var/lib/redis/dump.rdb. */
+function withScratchRedis<T>(run: Run, fn: (port: number) => T): T {
     const dir = "/tmp/parity-redis";
     runChecked(
         run,
