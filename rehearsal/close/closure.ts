@@ -69,15 +69,16 @@ export class Closure {
         }
         // Registrations are open, as on most instances.
         this.psql("INSERT INTO settings (var, value, created_at, updated_at) VALUES ('registrations_mode', E'--- open\\n', now(), now())");
-        // The Sidekiq stand-in of this checkout runs only the jobs of closing: the instance's other queued jobs
-        // are dropped, so that its queues show the closure's work alone. The pending archives keep their jobs
-        // (or, for the gate scenario, all but one).
-        this.r.onSource(
-            "redis-cli --scan --pattern 'queue:*' | xargs -r redis-cli DEL >/dev/null; redis-cli DEL retry schedule >/dev/null",
-        );
         // The stand-ins' knobs: where the remote servers are, a 2 s scheduler tick instead of 60 s.
         this.r.onSource(
             `printf '%s\\n' 'STANDIN_FEDERATION_ADDR=${BRIDGE_ADDR}:${FEDERATION_PORT}' 'STANDIN_SELF_DESTRUCT_TICK=2' 'STANDIN_BACKUP_SECONDS=0.2' >> ${LIVE}/.env.production && runuser -u mastodon -- touch ${LIVE}/tmp/standin-writes-paused && systemctl restart mastodon-web mastodon-sidekiq`,
+        );
+        // The Sidekiq stand-in of this checkout runs only the jobs of closing: the instance's other queued jobs
+        // are dropped, so that its queues show the closure's work alone: after the restart above, so the paused
+        // web cannot queue one more in between (a job left in queue:default kept self-destruct "enqueued 1"
+        // for ever). The pending archives keep their jobs (or, for the gate scenario, all but one).
+        this.r.onSource(
+            "redis-cli --scan --pattern 'queue:*' | xargs -r redis-cli DEL >/dev/null; redis-cli DEL retry schedule >/dev/null",
         );
         const pending = this.psql("SELECT id FROM backups WHERE NOT processed ORDER BY id").split("\n").filter(Boolean);
         const queued = this.opts.pendingJobs === false ? pending.slice(1) : pending;
