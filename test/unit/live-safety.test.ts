@@ -187,19 +187,22 @@ describe("rollback after DNS moved", () => {
     });
 });
 
+/** The source's facts as preflight reports them (a source without pgbouncer). */
+const SOURCE_FACTS = {
+    mastodonVersion: "v4.5.2",
+    pgMajor: 15,
+    collate: "C.UTF-8",
+    dbBytes: 1,
+    mediaBytes: 2,
+    redisPort: 6379,
+    redisVersion: "7.0.15",
+    pgbouncer: false,
+};
+
 describe("what prepare copied is refreshed at the cutover", () => {
     it("the facts that changed since prepare are named, never their values", async () => {
         const { factsDrift } = await import("../../lib/facts");
-        const base = {
-            mastodonVersion: "v4.5.2",
-            pgMajor: 15,
-            collate: "C.UTF-8",
-            dbBytes: 1,
-            mediaBytes: 2,
-            redisPort: 6379,
-            redisVersion: "7.0.15",
-            pgbouncer: false,
-        };
+        const base = SOURCE_FACTS;
         expect(factsDrift(base, { ...base, dbBytes: 5, mediaBytes: 9 })).toEqual([]);
         expect(factsDrift(base, { ...base, mastodonVersion: "v4.5.3", redisVersion: "7.2.4" })).toEqual([
             "mastodonVersion",
@@ -250,16 +253,7 @@ describe("the target is made equivalent: pgbouncer", () => {
         const { cloudInitUserData } = await import("../../components/ec2-host");
         const run = await runProgram(baseConfig());
         expect(unwrapRemote(String(run.byName("target-ready").inputs.create))).toContain("SOURCE_PGBOUNCER=false");
-        const facts = {
-            mastodonVersion: "v4.5.2",
-            pgMajor: 15,
-            collate: "C.UTF-8",
-            dbBytes: 1,
-            mediaBytes: 2,
-            redisPort: 6379,
-            redisVersion: "7.0.15",
-            pgbouncer: true,
-        };
+        const facts = { ...SOURCE_FACTS, pgbouncer: true };
         const target = { liveDir: "/home/mastodon/live", mastodonUser: "mastodon", dbRole: "mastodon" } as never;
         const script = readyScript({ target, facts, mediaOnS3: false, dbName: "mastodon_production", allowNonEmptyDb: false });
         expect(script.vars.SOURCE_PGBOUNCER).toBe(true);

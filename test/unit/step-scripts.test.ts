@@ -3,7 +3,7 @@
  * parts of the step files, against temporary directories and, where a service is needed, a throwaway
  * PostgreSQL cluster or redis-server (`rehearsal/instance/local-services.ts`).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -43,13 +43,18 @@ async function redisServer(password?: string): Promise<{ port: number; stop: () 
     const dir = mkdtempSync(join(tmpdir(), "mm-redis-"));
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
     const child = spawn("redis-server", password ? [...args, "--requirepass", password] : args, { stdio: "ignore" });
-    for (let i = 0; i < 100; i++) {
-        const r = spawnSync("redis-cli", ["-p", String(port), "--no-auth-warning", ...(password ? ["-a", password] : []), "PING"], {
-            encoding: "utf8",
-        });
-        if (r.stdout.trim() === "PONG") break;
-        await new Promise(res => setTimeout(res, 50));
-    }
+    const ping = ["-p", String(port), "--no-auth-warning", ...(password ? ["-a", password] : []), "PING"];
+    return throwawayServer(child, port, dir, () => spawnSync("redis-cli", ping, { encoding: "utf8" }).stdout.trim() === "PONG");
+}
+
+/** A server process of a test on `port`: waited for until `ready()` (up to 5 s); `stop` ends it and removes `dir`. */
+async function throwawayServer(
+    child: ChildProcess,
+    port: number,
+    dir: string,
+    ready: () => boolean,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+    for (let i = 0; i < 100 && !ready(); i++) await new Promise(res => setTimeout(res, 50));
     return {
         port,
         stop: async () => {
@@ -707,19 +712,7 @@ async function searchEngine(auth?: { user: string; pass: string }): Promise<{ po
         ES_STANDIN_PASS: auth?.pass ?? "",
     };
     const child = spawn("node", [join(root, "rehearsal", "sandbox", "files", "search-engine.js")], { env, stdio: "ignore" });
-    for (let i = 0; i < 100; i++) {
-        if (spawnSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/`]).status === 0) break;
-        await new Promise(res => setTimeout(res, 50));
-    }
-    return {
-        port,
-        stop: async () => {
-            const exited = new Promise(res => child.once("exit", res));
-            child.kill("SIGTERM");
-            await exited;
-            rmSync(data, { recursive: true, force: true });
-        },
-    };
+    return throwawayServer(child, port, data, () => spawnSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/`]).status === 0);
 }
 
 describe("search readiness (search-readiness/check.sh) against the sandbox's stand-in search engine", () => {
