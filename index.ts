@@ -316,7 +316,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         new Redis(
             "redis",
             { source, target },
-            { ...steps, dependsOn: present(services.stop, config.env, refreshed?.env, ...transfersReady) },
+            { ...steps, dependsOn: present(services.stop, config.env, ...transfersReady) },
         );
 
     // 10. Verify (both strategies): row counts and media identical on both servers, while nothing can write on the target
@@ -364,6 +364,9 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         },
         { ...steps, dependsOn: [config.env] },
     );
+
+    // 11b. replication strategy: the materialized views refreshed from the data at the stop, once the target serves.
+    if (replicated && app.health) replicated.viewsAfter(app.health);
 
     // 12. DNS: TTL lowered in prepare, pointed at the target once healthy and verified, TTL restored in complete.
     const dns =

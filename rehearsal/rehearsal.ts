@@ -480,8 +480,12 @@ export class Rehearsal {
         const stop = events.find(e => e.name === "source-services-stop");
         const healthy = events.find(e => e.name === "app-health");
         if (!stop || !healthy) return undefined;
-        const seconds = (Date.parse(healthy.endedAt) - Date.parse(stop.startedAt)) / 1000;
-        return { seconds, from: stop.startedAt, to: healthy.endedAt };
+        // Clients reach the target once DNS points there: should the switch come after the health check (it
+        // waits for the verification too), the window lasts until the switch.
+        const dns = events.find(e => e.name === "dns-a");
+        const to = dns && Date.parse(dns.endedAt) > Date.parse(healthy.endedAt) ? dns.endedAt : healthy.endedAt;
+        const seconds = (Date.parse(to) - Date.parse(stop.startedAt)) / 1000;
+        return { seconds, from: stop.startedAt, to };
     }
 
     /** A readable timeline: each step run with its host, duration and outcome, per phase. */
@@ -497,7 +501,7 @@ export class Rehearsal {
         }
         const window = this.downtime();
         if (window)
-            lines.push(`downtime window (source services stopping -> target healthy through nginx): ${window.seconds.toFixed(1)} s`);
+            lines.push(`downtime window (source services stopping -> target healthy through nginx and DNS switched): ${window.seconds.toFixed(1)} s`);
         return lines.join("\n");
     }
 

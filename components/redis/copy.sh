@@ -6,12 +6,25 @@
 # kept by a load; persistent keys never change while nothing writes). The target's Redis must be at least
 # the source's version, or it cannot read the source's RDB format. Without it queued Sidekiq jobs are lost
 # and trends and "active users" reset. Redis on the source server is stopped and disabled at boot.
+# It starts as soon as Mastodon is stopped, beside the copy of .env.production: the password it sets is the
+# source's REDIS_PASSWORD as it is now (what that copy carries), the port the target's REDIS_PORT.
 # inputs: SOURCE_LIVE TARGET_LIVE TARGET_WORK
 SAVED="$WORK/redis-saved"
 LOAD_TIMEOUT=3600
 
 # On the target: the version of its redis-server (it reads the RDB formats of its version and older).
 target_redis_version() { redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p'; }
+
+# On the target: a private stand-in for .env.production that redis_cli reads (print its directory): the
+# target's REDIS_PORT and the source's REDIS_PASSWORD (REDIS_PASS, sent on stdin; the target's own copy of
+# .env.production may be rewritten meanwhile).
+target_redis_live() {
+  local dir="$TARGET_WORK/redis-env"
+  install -d -m 700 "$dir"
+  (umask 077 && printf 'REDIS_PORT=%s\nREDIS_PASSWORD=%s\n' "$(env_value "$TARGET_LIVE" REDIS_PORT)" "$REDIS_PASS" >"$dir/.env.production.tmp")
+  mv "$dir/.env.production.tmp" "$dir/.env.production"
+  echo "$dir"
+}
 
 # On the target: redis-cli for its Redis as it runs before the copy: a fresh one has no password yet (the
 # source's arrives with this copy; sending it would only print "AUTH failed"), else REDIS_PASSWORD.
@@ -21,7 +34,7 @@ target_cli() {
   if [ "$(env -u REDISCLI_AUTH redis-cli -p "${port:-6379}" PING 2>/dev/null)" = PONG ]; then
     env -u REDISCLI_AUTH redis-cli -p "${port:-6379}" "$@"
   else
-    redis_cli "$TARGET_LIVE" "$@"
+    redis_cli "$(target_redis_live)" "$@"
   fi
 }
 
@@ -50,9 +63,10 @@ stop_target_redis() {
 # On the target: the source's password as requirepass, the copied file in place, Redis started and
 # loaded; print its persistent key counts.
 load_target_redis() {
-  local data conf password
+  local data conf password live
   { read -r data && read -r conf; } <"$TARGET_WORK/redis-target" || true
-  password=$(env_value "$TARGET_LIVE" REDIS_PASSWORD)
+  live=$(target_redis_live)
+  password=$REDIS_PASS
   if [ -n "$conf" ] && [ -f "$conf" ]; then
     case "$password" in *'"'* | *\\*) die "REDIS_PASSWORD holds a quote or backslash: set requirepass in $conf by hand" ;; esac
     sed -i '/^[[:space:]]*requirepass[[:space:]]/d' "$conf"
@@ -62,8 +76,9 @@ load_target_redis() {
   fi
   if [ -e "$data.migrating" ]; then chown redis:redis "$data.migrating" && mv "$data.migrating" "$data"; fi
   systemctl start redis-server 9>&-
-  redis_wait_loaded "$TARGET_LIVE" "$LOAD_TIMEOUT"
-  redis_persistent "$TARGET_LIVE"
+  redis_wait_loaded "$live" "$LOAD_TIMEOUT"
+  redis_persistent "$live"
+  rm -rf "$live"
 }
 
 target_version=$(on_peer target_redis_version)
@@ -72,7 +87,8 @@ if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
   [ "$(printf '%s\n%s\n' "$source_version" "$target_version" | sort -V | head -n 1)" = "$source_version" ] ||
     die "Redis $target_version on the target server is older than the source server's $source_version: it cannot load the source's RDB format; install Redis $source_version or newer there"
 fi
-target_file=$(on_peer stop_target_redis TARGET_LIVE TARGET_WORK)
+REDIS_PASS=$(env_value "$SOURCE_LIVE" REDIS_PASSWORD)
+target_file=$(on_peer stop_target_redis TARGET_LIVE TARGET_WORK REDIS_PASS)
 log "Redis stopped on the target server (its data file: $target_file)"
 if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
   dir=$(redis_cli "$SOURCE_LIVE" CONFIG GET dir | sed -n 2p)
@@ -92,6 +108,6 @@ fi
 log "RDB format $(head -c 9 "$source_file" | sed -n 's/^REDIS0*//p') from the source server; Redis $target_version on the target server"
 rsync --stats --human-readable -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$source_file" "$PEER:$target_file.migrating" >"$WORK/$STEP.stats"
 grep -E '^Total file size' "$WORK/$STEP.stats" || true
-copied=$(on_peer load_target_redis TARGET_LIVE TARGET_WORK LOAD_TIMEOUT)
+copied=$(on_peer load_target_redis TARGET_LIVE TARGET_WORK LOAD_TIMEOUT REDIS_PASS)
 [ "$copied" = "$persistent" ] || die "Redis on the target server holds keys without expiry ${copied:-none}, the source server saved ${persistent:-none}"
 log "Redis copied and loaded: keys without expiry ${copied:-none} on both servers (keys with a TTL may have expired meanwhile)"

@@ -52,7 +52,7 @@ redis_wait_loaded() {
   local deadline=$(($(date +%s) + $2))
   until [ "$(redis_cli "$1" PING 2>/dev/null)" = PONG ] && [ "$(redis_info "$1" loading)" = 0 ]; do
     [ "$(date +%s)" -lt "$deadline" ] || die "Redis on $(hostname) is not ready (loading its data) after $2 s"
-    sleep 1
+    sleep 0.1
   done
 }
 

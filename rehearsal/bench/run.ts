@@ -2,7 +2,7 @@
  * The downtime benchmark (`npm run bench`): the same synthetic instance moved, on fresh sandbox hosts each
  * time, by (a) the seed procedure done by hand (`seed-procedure.sh`), (b) the program with the dump strategy
  * and (c) the program with the replication strategy (when the stack config has `dbStrategy`). Reports the
- * downtime window of each (source services stopping -> target healthy through nginx), its ratio to (a), the
+ * downtime window of each (source services stopping -> target healthy through nginx and DNS switched), its ratio to (a), the
  * window step by step, the growth from one size to the next, and the outage a client on stale DNS sees.
  * Writes `report.json` and one SVG timeline per cutover under `.rehearsal/bench/`. A benchmark, not a test.
  */

@@ -31,7 +31,7 @@ const EDGES: [string, string, string][] = [
     ["key authorized after it is generated", "migration-key-authorize", "migration-key-generate"],
     ["key generated on a checked target server", "migration-key-generate", "target-ready"],
     ["precompile after .env.production", "app-precompile", "config-env"],
-    ["Redis copy after .env.production (its port and password)", "redis-copy", "config-env"],
+    ["Redis copy after .env.production (the target's REDIS_PORT)", "redis-copy", "config-env"],
     ["media catch-up pass before Mastodon is stopped", "source-services-stop", "media-catchup"],
     ["final media pass after the catch-up pass", "media-final", "media-catchup"],
     ["media change journal before the catch-up pass (it records every change the pass may miss)", "media-catchup", "media-watch"],
@@ -43,7 +43,6 @@ const EDGES: [string, string, string][] = [
     ["config copied again once Mastodon is stopped on the source", "config-cutover-env", "source-services-stop"],
     ["certificates copied again once Mastodon is stopped", "config-cutover-nginx", "source-services-stop"],
     ["the crontab carried after the stop set it aside", "config-cutover-crontab", "source-services-stop"],
-    ["Redis copy after the refreshed .env.production", "redis-copy", "config-cutover-env"],
     ["start after the refreshed .env.production", "app-start", "config-cutover-env"],
     ["start after the refreshed nginx site and certificates", "app-start", "config-cutover-nginx"],
     ["start after the refreshed units", "app-start", "config-cutover-systemd"],
@@ -58,6 +57,9 @@ describe("ordering edges of the cutover", () => {
     });
     it.each(EDGES)("%s", (_, step, mustFollow) => {
         expect(run.byName(step).dependsOn).toContain(mustFollow);
+    });
+    it("the Redis copy starts at the stop: it does not wait for the refreshed .env.production (it reads the source's password itself)", () => {
+        expect(run.byName("redis-copy").dependsOn).not.toContain("config-cutover-env");
     });
     it("in prepare the DNS record waits for nothing of the cutover", async () => {
         const prepare = await runProgram(baseConfig({ phase: "prepare" }));

@@ -17,7 +17,7 @@ const REPLICATION_PREPARE = [
     "replication-subscribe",
     "replication-lag",
 ];
-const REPLICATION_CUTOVER = ["replication-cutover-catchup", "replication-cutover-finish"];
+const REPLICATION_CUTOVER = ["replication-cutover-catchup", "replication-cutover-finish", "replication-cutover-views"];
 const DUMP = ["database-dump", "database-transfer", "database-restore"];
 const replication = (phase: string) => baseConfig({ phase, dbStrategy: "replication" });
 /** A step's script as bash runs it (the command passes it to `bash -c` in single quotes). */
@@ -144,8 +144,15 @@ describe("replication strategy, cutover", () => {
         ["the rollback holder after the catch-up", "replication-cutover-finish", "replication-cutover-catchup"],
         ["verify after the catch-up (the verification both strategies share)", "verify-counts", "replication-cutover-catchup"],
         ["start after the catch-up", "app-start", "replication-cutover-catchup"],
+        ["the views refreshed once the target serves (out of the window)", "replication-cutover-views", "app-health"],
+        ["the views refreshed from the catch-up's snapshot", "replication-cutover-views", "replication-cutover-catchup"],
     ])("%s", (_, step, mustFollow) => {
         expect(run.byName(step).dependsOn).toContain(mustFollow);
+    });
+    it("nothing in the window waits for the views: neither the start, the verification, the health check nor DNS", () => {
+        for (const step of ["app-start", "verify-counts", "app-health", "dns-a"])
+            expect(run.byName(step).dependsOn, step).not.toContain("replication-cutover-views");
+        expect(run.byName("replication-cutover-finish").dependsOn).not.toContain("app-health");
     });
     it("the ready step gates: it waits, then refuses with the lag; the prepare steps never run again (frozen)", () => {
         const ready = script(run, "replication-ready");

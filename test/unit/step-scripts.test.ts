@@ -484,7 +484,7 @@ describe("source services (source-services/stop.sh and start.sh) with stand-in s
  * disable of redis-server only; it acts on the target's Redis inside `on_peer`, on the source's otherwise)
  * and, when `targetVersion` is given, a stand-in `redis-server --version` for the target.
  */
-async function redisPair(o: { sourcePassword?: string; targetVersion?: string }) {
+async function redisPair(o: { sourcePassword?: string; targetVersion?: string; targetEnvPassword?: string }) {
     const dir = mkdtempSync(join(tmpdir(), "mm-redis-pair-"));
     const bin = join(dir, "bin");
     mkdirSync(bin);
@@ -504,7 +504,8 @@ async function redisPair(o: { sourcePassword?: string; targetVersion?: string })
                 .concat(password ? [`requirepass "${password}"`] : [])
                 .join("\n") + "\n",
         );
-        const live = liveWith({ REDIS_PORT: String(port), REDIS_PASSWORD: o.sourcePassword ?? "" });
+        const envPassword = name === "target" && o.targetEnvPassword !== undefined ? o.targetEnvPassword : (o.sourcePassword ?? "");
+        const live = liveWith({ REDIS_PORT: String(port), REDIS_PASSWORD: envPassword });
         return { port, conf, pidfile, live, data };
     };
     const source = await side("source", o.sourcePassword);
@@ -554,6 +555,7 @@ async function redisPair(o: { sourcePassword?: string; targetVersion?: string })
     }
     rmSync(calls, { force: true });
     return {
+        dir,
         source,
         target,
         env,
@@ -579,7 +581,9 @@ async function redisPair(o: { sourcePassword?: string; targetVersion?: string })
 
 describe("redis copy (redis/copy.sh, run here as both servers against two redis-servers)", () => {
     it("carries the source's requirepass to the target's Redis, which loads the dump and verifies with the password", async () => {
-        const pair = await redisPair({ sourcePassword: "pw-0f5e+x9" });
+        // The target's .env.production is still prepare's copy, with an older password: the copy, which starts
+        // beside the refreshed copy of .env.production, takes the source's password as it is now.
+        const pair = await redisPair({ sourcePassword: "pw-0f5e+x9", targetEnvPassword: "stale-pw" });
         try {
             const { source, target, cli } = pair;
             expect(cli(source, "MSET a 1 b 2 c 3").stdout.trim()).toBe("OK");
@@ -593,11 +597,13 @@ describe("redis copy (redis/copy.sh, run here as both servers against two redis-
             expect(r.stdout).toContain("keys without expiry db0=3 db1=1 on both servers");
             expect(r.stdout).toMatch(/RDB format \d+ from the source server/);
             expect(r.stdout).not.toContain("pw-0f5e");
+            expect(readdirSync(join(pair.dir, "target-work"))).not.toContain("redis-env");
             // The target's Redis now wants the source's password, and holds the source's data.
             const anon = spawnSync("redis-cli", ["-p", String(target.port), "GET", "a"], { encoding: "utf8" });
             expect(anon.stdout + anon.stderr).toContain("NOAUTH");
-            expect(cli(target, "GET a").stdout.trim()).toBe("1");
-            expect(cli(target, "-n 1 LRANGE queue:default 0 -1").stdout.trim()).toBe("job1\njob2");
+            const targetNow = { live: liveWith({ REDIS_PORT: String(target.port), REDIS_PASSWORD: "pw-0f5e+x9" }) };
+            expect(cli(targetNow, "GET a").stdout.trim()).toBe("1");
+            expect(cli(targetNow, "-n 1 LRANGE queue:default 0 -1").stdout.trim()).toBe("job1\njob2");
             expect(readFileSync(target.conf, "utf8")).toContain(`requirepass "pw-0f5e+x9"`);
             // The source's Redis is stopped and disabled at boot.
             expect(pair.calls()).toBe(
