@@ -312,12 +312,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
         );
     const databaseInPlace = database ? database.restore : replicated ? replicated.catchup : undefined;
     const redis =
-        services &&
-        new Redis(
-            "redis",
-            { source, target },
-            { ...steps, dependsOn: present(services.stop, config.env, ...transfersReady) },
-        );
+        services && new Redis("redis", { source, target }, { ...steps, dependsOn: present(services.stop, config.env, ...transfersReady) });
 
     // 10. Verify (both strategies): row counts and media identical on both servers, while nothing can write on the target
     //    (before Mastodon starts there: a running Sidekiq would change the counts), and before DNS moves.

@@ -501,7 +501,9 @@ export class Rehearsal {
         }
         const window = this.downtime();
         if (window)
-            lines.push(`downtime window (source services stopping -> target healthy through nginx and DNS switched): ${window.seconds.toFixed(1)} s`);
+            lines.push(
+                `downtime window (source services stopping -> target healthy through nginx and DNS switched): ${window.seconds.toFixed(1)} s`,
+            );
         return lines.join("\n");
     }
 
