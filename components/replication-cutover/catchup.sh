@@ -69,12 +69,12 @@ refresh_views() {
     # shellcheck disable=SC2016 # expanded by the session's own shell
     setsid bash -c '
       { echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1;"
-        deadline=$(($(date +%s) + $5))
+        deadline=$(($(date +%s) + $4))
         until [ -f "$3.go" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.2; done
         if [ -f "$3.go" ]; then echo "$1"; else echo "ROLLBACK;"; fi
       } | (cd / && runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -qAt "dbname=$2 application_name=mastodon-migration-views") >"$3.log" 2>&1
       status=$?
-      [ -f "$3.go" ] || status="not released within $5 s: left to the scheduler of Mastodon"
+      [ -f "$3.go" ] || status="not released within $4 s: left to the scheduler of Mastodon"
       echo "$status" >"$3.status"' \
       _ "$refresh" "$DB" "$state/$DB.views" "$HOLD_SECONDS" </dev/null >/dev/null 2>&1 &
     local deadline=$(($(date +%s) + 60))
