@@ -325,6 +325,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 target,
                 dbName: cfg.source.dbName,
                 mediaOnS3: cfg.source.mediaOnS3,
+                mediaFinalStep: media?.finalStepName ?? "media-final",
             },
             { ...steps, dependsOn: present(databaseInPlace, mediaFinal, ...transfersReady) },
         );

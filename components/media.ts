@@ -78,6 +78,11 @@ export class Media extends StepGroup {
         }
     }
 
+    /** The final pass's step name (the verification reads what it copied). */
+    get finalStepName(): string {
+        return `${this.groupName}-final`;
+    }
+
     /** The final pass with deletions, once Mastodon is stopped on the source (cutover); closes the group. */
     finalPass(sourceStopped: pulumi.Resource): command.remote.Command {
         this.final = this.step("final", this.args.source, this.sync("final"), {

@@ -1,6 +1,7 @@
 /**
  * Verification before DNS moves (`verify/counts.sh`): the exact row count of every table and materialized
- * view, and the number and total size of media files, read on both servers and compared. The result is a
+ * view, and the media (the paths the final pass copied from its change journal, or every file), read on both
+ * servers and compared. The result is a
  * stack output; any mismatch fails the step, so the DNS cutover (which depends on it) never happens.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -20,6 +21,11 @@ export interface VerifyArgs {
     dbName: string;
     /** Media is in object storage: no files to count. */
     mediaOnS3: boolean;
+    /**
+     * The final media pass's step name (`Media.finalStepName`): when its change journal decided what it
+     * copied, the verification checks those paths instead of walking the whole tree again in the window.
+     */
+    mediaFinalStep: string;
 }
 
 /** What the verification found (a stack output). */
@@ -30,7 +36,12 @@ export interface VerificationReport {
     tables: number;
     /** Rows in those tables on the source. */
     rows: number;
-    /** Media files on the source. */
+    /**
+     * Which media were compared: `tree` (every file), `changed paths` (those the final pass copied from its
+     * change journal, and all below them), `none` (object storage).
+     */
+    media: "tree" | "changed paths" | "none";
+    /** Media files compared, on the source. */
     mediaFiles: number;
     /** Their total size in bytes. */
     mediaBytes: number;
@@ -39,9 +50,17 @@ export interface VerificationReport {
 }
 
 export const verifyScript = (a: VerifyArgs): StepScript =>
-    script("counts.sh", { DB: a.dbName, SOURCE_LIVE: a.source.liveDir, TARGET_LIVE: a.target.liveDir, MEDIA_ON_S3: a.mediaOnS3 }, [
-        "mastodon",
-    ]);
+    script(
+        "counts.sh",
+        {
+            DB: a.dbName,
+            SOURCE_LIVE: a.source.liveDir,
+            TARGET_LIVE: a.target.liveDir,
+            MEDIA_ON_S3: a.mediaOnS3,
+            MEDIA_FINAL: a.mediaFinalStep,
+        },
+        ["mastodon"],
+    );
 
 export class Verify extends StepGroup {
     /** The comparison: DNS waits for it. */

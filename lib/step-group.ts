@@ -47,7 +47,7 @@ export abstract class StepGroup extends pulumi.ComponentResource {
 
     constructor(
         type: string,
-        private readonly groupName: string,
+        protected readonly groupName: string,
         private readonly opts: StepGroupOptions = {},
     ) {
         const { frozen: _frozen, ...componentOpts } = opts;

@@ -7,6 +7,8 @@
 #  - final: once Mastodon is stopped, deletions mirrored. With a whole change journal it copies only the
 #    paths changed since the catch-up pass began (new directories whole, vanished paths deleted); without
 #    one it walks the whole tree on both servers.
+# The final pass leaves in $WORK/$STEP.mode how it went (journal: the paths it copied stay in
+# $WORK/$STEP.paths, which the verification checks; tree), once it succeeded.
 # rsync keeps partial files, so a transfer cut off half-way continues on the next run.
 # inputs: SOURCE_LIVE TARGET_LIVE TARGET_USER PASS BW_LIMIT_KBPS
 SRC="$SOURCE_LIVE/public/system/"
@@ -30,6 +32,7 @@ if [ "$BW_LIMIT_KBPS" -gt 0 ]; then options+=(--bwlimit="$BW_LIMIT_KBPS"); fi
 stats() { grep -E '^(Number of (regular )?files|Total (file|transferred file) size|Number of deleted)' "$WORK/$STEP.stats" || true; }
 watcher=$(journal_watcher)
 if [ "$PASS" = final ]; then
+  rm -f "$WORK/$STEP.mode"
   why=$(journal_usable)
   if [ -z "$why" ] && ! journal_flush; then why="the watcher did not write its events within 30 s"; fi
   journal_stop
@@ -45,6 +48,7 @@ if [ "$PASS" = final ]; then
     # The directories that hold them get their times (an entry made or removed changes them), not their contents.
     rsync "${options[@]}" -d --from0 --files-from="$WORK/$STEP.dirs" \
       -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$SRC" "$PEER:$DEST" >"$WORK/$STEP.stats"
+    echo journal >"$WORK/$STEP.mode"
     log "media in sync"
     exit 0
   fi
@@ -54,6 +58,7 @@ else
 fi
 rsync "${options[@]}" -e "$RSYNC_SSH" --rsync-path="$RSYNC_PEER" "$SRC" "$PEER:$DEST" >"$WORK/$STEP.stats"
 stats
+if [ "$PASS" = final ]; then echo tree >"$WORK/$STEP.mode"; fi
 # The journal's watcher ran through the whole catch-up pass, which mirrored the tree: the final pass may use it.
 if [ "$PASS" = catchup ] && [ -n "$watcher" ] && [ "$(journal_watcher)" = "$watcher" ]; then
   printf '%s\n' "$watcher" >"$JOURNAL/mirrored"

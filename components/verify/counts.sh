@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# Verification before DNS moves: the exact row count of every table and materialized view, and the number
-# and total size of media files, read on both servers and compared. Prints one VERIFY line; any mismatch
-# fails the step, so the DNS cutover (which depends on it) never happens.
-# inputs: DB SOURCE_LIVE TARGET_LIVE MEDIA_ON_S3
+# Verification before DNS moves: the exact row count of every table and materialized view, and the media,
+# read on both servers and compared. Prints one VERIFY line; any mismatch fails the step, so the DNS cutover
+# (which depends on it) never happens. The media: when the final pass (step MEDIA_FINAL) copied only the
+# paths its change journal named, those paths and everything below them (number, sizes, and a digest of the
+# paths with their types and sizes, deletions included): the catch-up pass before them mirrored the whole
+# tree, and walking it again in the window would cost as much as the tree is large (millions of files on a
+# real instance). Otherwise the number and total size of all media files.
+# inputs: DB SOURCE_LIVE TARGET_LIVE MEDIA_ON_S3 MEDIA_FINAL
 SOURCE_COUNTS="$WORK/verify-source.txt"
 TARGET_COUNTS="$WORK/verify-target.txt"
+MEDIA=tree
+if [ "$MEDIA_ON_S3" = true ]; then
+  MEDIA=none
+elif [ "$(cat "$WORK/$MEDIA_FINAL.mode" 2>/dev/null)" = journal ] && [ -f "$WORK/$MEDIA_FINAL.paths" ]; then
+  MEDIA=journal
+fi
+# The journal's paths for the target (NUL separated: sent as base64 text).
+LISTED=$(if [ "$MEDIA" = journal ]; then base64 -w0 <"$WORK/$MEDIA_FINAL.paths"; fi)
 
-# counts LIVE: `table <name> <rows>`, `matview <name> <rows>`, `media_files N`, `media_bytes N`, sorted.
-# The media walk runs beside the row counts (independent: disk and database).
+# counts LIVE: `table <name> <rows>`, `matview <name> <rows>`, `media_files N`, `media_bytes N` (and
+# `media_digest D` for the journal's paths), sorted. The media runs beside the row counts (disk and database).
 counts() {
-  local files=0 bytes=0 media walker=
+  local files=0 bytes=0 digest= media walker= list=
   media=$(mktemp)
-  if [ "$MEDIA_ON_S3" = false ]; then
+  if [ "$MEDIA" = journal ]; then
+    list=$(mktemp)
+    printf '%s' "$LISTED" | base64 -d >"$list"
+    media_changed_stats "$1" "$list" >"$media" &
+    walker=$!
+  elif [ "$MEDIA" = tree ]; then
     media_stats "$1" >"$media" &
     walker=$!
   fi
@@ -23,15 +40,16 @@ SELECT format('SELECT %L, %L, count(*) FROM public.%I', kind, name, name) FROM (
 SQL
   if [ -n "$walker" ]; then
     wait "$walker" || die "counting the media under $1/public/system failed"
-    read -r files bytes <"$media"
+    read -r files bytes digest <"$media"
   fi
-  rm -f "$media"
+  rm -f "$media" ${list:+"$list"}
   printf 'media_files %d\nmedia_bytes %d\n' "$files" "$bytes"
+  if [ -n "$digest" ]; then printf 'media_digest %s\n' "$digest"; fi
 }
 target_counts() { counts "$TARGET_LIVE"; }
 
 # Both servers count at the same time.
-on_peer target_counts DB TARGET_LIVE MEDIA_ON_S3 >"$TARGET_COUNTS" &
+on_peer target_counts DB TARGET_LIVE MEDIA LISTED >"$TARGET_COUNTS" &
 peer=$!
 counts "$SOURCE_LIVE" >"$SOURCE_COUNTS"
 wait "$peer" || die "counting on the target server failed"
@@ -43,7 +61,12 @@ mismatches=$(diff "$SOURCE_COUNTS" "$TARGET_COUNTS" | sed -n 's/^< \(.*\)/source
   awk 'BEGIN { ORS = "" } { gsub(/"/, ""); printf "%s\"%s\"", (NR > 1 ? "," : ""), $0 }')
 identical=true
 [ -z "$mismatches" ] || identical=false
-result "$(printf 'VERIFY {"identical":%s,"tables":%d,"rows":%d,"mediaFiles":%d,"mediaBytes":%d,"mismatches":[%s]}' \
-  "$identical" "$tables" "$rows" "${files:-0}" "${bytes:-0}" "$mismatches")"
+case "$MEDIA" in
+  journal) checked="changed paths" what="media: the $(tr -cd '\0' <"$WORK/$MEDIA_FINAL.paths" | wc -c) paths the final pass copied, $files files below them ($bytes bytes); the catch-up pass mirrored the rest" ;;
+  tree) checked=tree what="$files media files ($bytes bytes)" ;;
+  *) checked=none what="media in object storage" ;;
+esac
+result "$(printf 'VERIFY {"identical":%s,"tables":%d,"rows":%d,"media":"%s","mediaFiles":%d,"mediaBytes":%d,"mismatches":[%s]}' \
+  "$identical" "$tables" "$rows" "$checked" "${files:-0}" "${bytes:-0}" "$mismatches")"
 [ "$identical" = true ] || die "the target server differs from the source server (see VERIFY above): DNS is not moved"
-log "$tables tables, $rows rows, $files media files ($bytes bytes): identical on both servers"
+log "$tables tables, $rows rows, $what: identical on both servers"

@@ -67,6 +67,28 @@ media_stats() {
   fi
 }
 
+# media_changed_stats LIVE LIST: "<files> <bytes> <digest>" of the paths that LIST (NUL separated, relative to
+# public/system) names and everything below them: the paths the final media pass copied from the change
+# journal. The digest covers every such path with its type and, for files, its size; a missing path counts as
+# "absent", so a deletion not mirrored shows.
+media_changed_stats() {
+  local media="$1/public/system" listing files bytes
+  listing=$(mktemp)
+  if [ -d "$media" ]; then
+    (cd "$media" && while IFS= read -r -d '' path; do
+      if [ -e "$path" ] || [ -L "$path" ]; then
+        find "$path" \( -type f -printf '%p f %s\0' \) -o -printf '%p %y\0'
+      else
+        printf '%s absent\0' "$path"
+      fi
+    done <"$2") | LC_ALL=C sort -zu >"$listing"
+  fi
+  files=$(grep -zc ' f [0-9]*$' "$listing" || true)
+  bytes=$(sed -zn 's/.* f \([0-9]*\)$/\1/p' "$listing" | tr '\0' '\n' | awk '{ b += $1 } END { printf "%d", b }')
+  printf '%d %d %s\n' "$files" "$bytes" "$(sha256sum <"$listing" | cut -c1-64)"
+  rm -f "$listing"
+}
+
 # mastodon_units: the units to run: every mastodon-* unit file; a streaming template (mastodon-streaming@)
 # only when there is no plain streaming unit.
 mastodon_units() {

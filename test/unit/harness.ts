@@ -74,7 +74,8 @@ function fakeStdout(name: string): string {
     }
     if (name.endsWith("-generate")) return "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey mastodon-migration@social.example.org";
     if (name.endsWith("-dump")) return `DUMP_SHA256=${"a".repeat(64)}\nmastodon-migration step=${name} seconds=3`;
-    if (name.endsWith("-counts")) return 'VERIFY {"identical":true,"tables":6,"rows":10,"mediaFiles":2,"mediaBytes":20,"mismatches":[]}';
+    if (name.endsWith("-counts"))
+        return 'VERIFY {"identical":true,"tables":6,"rows":10,"media":"changed paths","mediaFiles":2,"mediaBytes":20,"mismatches":[]}';
     if (name.endsWith("replication-wal-level")) return `SOURCE_PG_ADDRESS=203.0.113.10\nmastodon-migration step=${name} seconds=4`;
     if (name.endsWith("replication-access")) return `SOURCE_PG_SSLMODE=require\nmastodon-migration step=${name} seconds=1`;
     if (name.endsWith("replication-lag") || name.endsWith("replication-ready"))

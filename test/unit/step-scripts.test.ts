@@ -895,6 +895,23 @@ describe.runIf(spawnSync("which", ["inotifywait"]).status === 0)(
             expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
             // The watcher is gone once the final pass has used it.
             expect(spawnSync("pgrep", ["-f", join(s.work, "media-journal", "events")]).status).toBe(1);
+            // What the verification reads: the pass went by the journal, and the paths it copied compare equal
+            // on both servers (media_changed_stats), new directories, deletions and renames included.
+            expect(readFileSync(join(s.work, "unit-step.mode"), "utf8")).toBe("journal\n");
+            const stats = (root: string) =>
+                bashWith(
+                    ["mastodon"],
+                    `media_changed_stats '${join(root, "..", "..")}' '${join(s.work, "unit-step.paths")}'`,
+                ).stdout.trim();
+            const onSource = stats(s.media);
+            expect(onSource).toMatch(/^[1-9]\d* [1-9]\d* [0-9a-f]{64}$/);
+            expect(stats(s.targetMedia)).toBe(onSource);
+            // A deletion the target missed, or an edit it did not get, shows.
+            writeFileSync(join(s.targetMedia, "media_attachments/files/000/000/002/original/été.jpg"), "two");
+            expect(stats(s.targetMedia)).not.toBe(onSource);
+            rmSync(join(s.targetMedia, "media_attachments/files/000/000/002/original/été.jpg"));
+            writeFileSync(join(s.targetMedia, "media_attachments/files/000/000/003/original/new (1).png"), "new!");
+            expect(stats(s.targetMedia)).not.toBe(onSource);
         });
 
         it("without a whole journal (the watcher stopped) the final pass walks the whole tree, and says why", () => {
@@ -907,6 +924,8 @@ describe.runIf(spawnSync("which", ["inotifywait"]).status === 0)(
             const final = s.step("final");
             ok(final);
             expect(final.stdout).toContain("over the whole tree: no change journal is running");
+            // The verification then compares the whole tree.
+            expect(readFileSync(join(s.work, "unit-step.mode"), "utf8")).toBe("tree\n");
             expect(treeListing(s.targetMedia)).toBe(treeListing(s.media));
         });
 
