@@ -38,9 +38,15 @@ target_cli() {
   fi
 }
 
-# On the target: stop Redis once, recording its data file and config file first; print the data file.
+# On the target: refuse a redis-server older than the source's (SOURCE_VERSION, when the source's Redis
+# runs) before anything is touched; then stop Redis once, recording its data file and config file first.
+# Prints its version, then the data file.
 stop_target_redis() {
-  local record="$TARGET_WORK/redis-target" dir file conf reply
+  local record="$TARGET_WORK/redis-target" dir file conf reply version
+  version=$(target_redis_version)
+  if [ -n "$SOURCE_VERSION" ] && [ "$(printf '%s\n%s\n' "$SOURCE_VERSION" "$version" | sort -V | head -n 1)" != "$SOURCE_VERSION" ]; then
+    die "Redis $version on the target server is older than the source server's $SOURCE_VERSION: it cannot load the source's RDB format; install Redis $SOURCE_VERSION or newer there"
+  fi
   install -d -m 711 "$TARGET_WORK"
   reply=$(target_cli PING 2>/dev/null) || true
   case "$reply" in
@@ -57,6 +63,7 @@ stop_target_redis() {
     # Stopped already (a new EC2 server leaves it stopped): the Debian layout.
     printf '%s\n%s\n' /var/lib/redis/dump.rdb /etc/redis/redis.conf >"$record.tmp" && mv "$record.tmp" "$record"
   fi
+  echo "$version"
   head -n 1 "$record"
 }
 
@@ -81,21 +88,24 @@ load_target_redis() {
   rm -rf "$live"
 }
 
-target_version=$(on_peer target_redis_version)
-if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
-  source_version=$(redis_info "$SOURCE_LIVE" redis_version)
-  [ "$(printf '%s\n%s\n' "$source_version" "$target_version" | sort -V | head -n 1)" = "$source_version" ] ||
-    die "Redis $target_version on the target server is older than the source server's $source_version: it cannot load the source's RDB format; install Redis $source_version or newer there"
-fi
+SOURCE_VERSION=
+if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then SOURCE_VERSION=$(redis_info "$SOURCE_LIVE" redis_version); fi
 REDIS_PASS=$(env_value "$SOURCE_LIVE" REDIS_PASSWORD)
-target_file=$(on_peer stop_target_redis TARGET_LIVE TARGET_WORK REDIS_PASS)
+target=$(on_peer stop_target_redis TARGET_LIVE TARGET_WORK REDIS_PASS SOURCE_VERSION)
+{ read -r target_version && read -r target_file; } <<<"$target"
 log "Redis stopped on the target server (its data file: $target_file)"
-if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then
+if [ -n "$SOURCE_VERSION" ]; then
   dir=$(redis_cli "$SOURCE_LIVE" CONFIG GET dir | sed -n 2p)
   file=$(redis_cli "$SOURCE_LIVE" CONFIG GET dbfilename | sed -n 2p)
-  redis_cli "$SOURCE_LIVE" SAVE >/dev/null
+  # With save points Redis saves as it stops (a SAVE before would write the same data twice); without any,
+  # SAVE first. Nothing writes meanwhile: Mastodon is stopped.
+  save_points=$(redis_cli "$SOURCE_LIVE" CONFIG GET save | sed -n 2p)
+  [ -n "$save_points" ] || redis_cli "$SOURCE_LIVE" SAVE >/dev/null
   persistent=$(redis_persistent "$SOURCE_LIVE")
+  saving=$(date +%s)
   systemctl stop redis-server
+  [ -f "$dir/$file" ] && [ "$(stat -c %Y "$dir/$file")" -ge "${saving}" ] || [ -z "$save_points" ] ||
+    die "Redis on the source server stopped without saving $dir/$file (see its log): start it, SAVE, and run pulumi up again"
   # Not at boot either (Sidekiq's queues as of the cutover stay there); the rollback enables it again.
   if systemctl is-enabled --quiet redis-server 2>/dev/null; then
     touch "$WORK/redis-disabled" && systemctl disable redis-server >/dev/null

@@ -21,7 +21,7 @@ LISTED=$(if [ "$MEDIA" = journal ]; then base64 -w0 <"$WORK/$MEDIA_FINAL.paths";
 # counts LIVE: `table <name> <rows>`, `matview <name> <rows>`, `media_files N`, `media_bytes N` (and
 # `media_digest D` for the journal's paths), sorted. The media runs beside the row counts (disk and database).
 counts() {
-  local files=0 bytes=0 digest= media walker= list=
+  local files=0 bytes=0 digest="" media walker="" list=""
   media=$(mktemp)
   if [ "$MEDIA" = journal ]; then
     list=$(mktemp)

@@ -484,7 +484,7 @@ describe("source services (source-services/stop.sh and start.sh) with stand-in s
  * disable of redis-server only; it acts on the target's Redis inside `on_peer`, on the source's otherwise)
  * and, when `targetVersion` is given, a stand-in `redis-server --version` for the target.
  */
-async function redisPair(o: { sourcePassword?: string; targetVersion?: string; targetEnvPassword?: string }) {
+async function redisPair(o: { sourcePassword?: string; targetVersion?: string; targetEnvPassword?: string; sourceSave?: string }) {
     const dir = mkdtempSync(join(tmpdir(), "mm-redis-pair-"));
     const bin = join(dir, "bin");
     mkdirSync(bin);
@@ -496,7 +496,7 @@ async function redisPair(o: { sourcePassword?: string; targetVersion?: string; t
         const conf = join(dir, `${name}.conf`);
         const pidfile = join(dir, `${name}.pid`);
         // The target saves on exit, like Debian's default config: why the copy stops it before the file lands.
-        const save = name === "target" ? "save 3600 1" : 'save ""';
+        const save = name === "target" ? "save 3600 1" : `save ${o.sourceSave ?? '""'}`;
         writeFileSync(
             conf,
             [`port ${port}`, "bind 127.0.0.1", `dir ${data}`, "dbfilename dump.rdb", save, "appendonly no", "daemonize yes"]
@@ -580,46 +580,52 @@ async function redisPair(o: { sourcePassword?: string; targetVersion?: string; t
 }
 
 describe("redis copy (redis/copy.sh, run here as both servers against two redis-servers)", () => {
-    it("carries the source's requirepass to the target's Redis, which loads the dump and verifies with the password", async () => {
-        // The target's .env.production is still prepare's copy, with an older password: the copy, which starts
-        // beside the refreshed copy of .env.production, takes the source's password as it is now.
-        const pair = await redisPair({ sourcePassword: "pw-0f5e+x9", targetEnvPassword: "stale-pw" });
-        try {
-            const { source, target, cli } = pair;
-            expect(cli(source, "MSET a 1 b 2 c 3").stdout.trim()).toBe("OK");
-            expect(cli(source, "-n 1 RPUSH queue:default job1 job2").stdout.trim()).toBe("2");
-            expect(cli(source, "SET short 1 EX 600").stdout.trim()).toBe("OK");
-            // The fresh target answers without a password.
-            expect(spawnSync("redis-cli", ["-p", String(target.port), "PING"], { encoding: "utf8" }).stdout.trim()).toBe("PONG");
-            const r = pair.run();
-            expect(r.stderr).toBe("");
-            expect(r.status, r.stdout).toBe(0);
-            expect(r.stdout).toContain("keys without expiry db0=3 db1=1 on both servers");
-            expect(r.stdout).toMatch(/RDB format \d+ from the source server/);
-            expect(r.stdout).not.toContain("pw-0f5e");
-            expect(readdirSync(join(pair.dir, "target-work"))).not.toContain("redis-env");
-            // The target's Redis now wants the source's password, and holds the source's data.
-            const anon = spawnSync("redis-cli", ["-p", String(target.port), "GET", "a"], { encoding: "utf8" });
-            expect(anon.stdout + anon.stderr).toContain("NOAUTH");
-            const targetNow = { live: liveWith({ REDIS_PORT: String(target.port), REDIS_PASSWORD: "pw-0f5e+x9" }) };
-            expect(cli(targetNow, "GET a").stdout.trim()).toBe("1");
-            expect(cli(targetNow, "-n 1 LRANGE queue:default 0 -1").stdout.trim()).toBe("job1\njob2");
-            expect(readFileSync(target.conf, "utf8")).toContain(`requirepass "pw-0f5e+x9"`);
-            // The source's Redis is stopped and disabled at boot.
-            expect(pair.calls()).toBe(
-                [
-                    "target systemctl stop redis-server",
-                    "source systemctl stop redis-server",
-                    "source systemctl is-enabled --quiet redis-server",
-                ]
-                    .concat(["source systemctl disable redis-server", "target systemctl start redis-server"])
-                    .join("\n"),
-            );
-            expect(cli(source, "PING").status).not.toBe(0);
-        } finally {
-            pair.stop();
-        }
-    });
+    it.each([
+        ["without save points (SAVE, then stop)", '""'],
+        ["with save points (saved as it stops)", "3600 1"],
+    ])(
+        "carries the source's requirepass to the target's Redis, which loads the dump and verifies with the password: %s",
+        async (_, sourceSave) => {
+            // The target's .env.production is still prepare's copy, with an older password: the copy, which starts
+            // beside the refreshed copy of .env.production, takes the source's password as it is now.
+            const pair = await redisPair({ sourcePassword: "pw-0f5e+x9", targetEnvPassword: "stale-pw", sourceSave });
+            try {
+                const { source, target, cli } = pair;
+                expect(cli(source, "MSET a 1 b 2 c 3").stdout.trim()).toBe("OK");
+                expect(cli(source, "-n 1 RPUSH queue:default job1 job2").stdout.trim()).toBe("2");
+                expect(cli(source, "SET short 1 EX 600").stdout.trim()).toBe("OK");
+                // The fresh target answers without a password.
+                expect(spawnSync("redis-cli", ["-p", String(target.port), "PING"], { encoding: "utf8" }).stdout.trim()).toBe("PONG");
+                const r = pair.run();
+                expect(r.stderr).toBe("");
+                expect(r.status, r.stdout).toBe(0);
+                expect(r.stdout).toContain("keys without expiry db0=3 db1=1 on both servers");
+                expect(r.stdout).toMatch(/RDB format \d+ from the source server/);
+                expect(r.stdout).not.toContain("pw-0f5e");
+                expect(readdirSync(join(pair.dir, "target-work"))).not.toContain("redis-env");
+                // The target's Redis now wants the source's password, and holds the source's data.
+                const anon = spawnSync("redis-cli", ["-p", String(target.port), "GET", "a"], { encoding: "utf8" });
+                expect(anon.stdout + anon.stderr).toContain("NOAUTH");
+                const targetNow = { live: liveWith({ REDIS_PORT: String(target.port), REDIS_PASSWORD: "pw-0f5e+x9" }) };
+                expect(cli(targetNow, "GET a").stdout.trim()).toBe("1");
+                expect(cli(targetNow, "-n 1 LRANGE queue:default 0 -1").stdout.trim()).toBe("job1\njob2");
+                expect(readFileSync(target.conf, "utf8")).toContain(`requirepass "pw-0f5e+x9"`);
+                // The source's Redis is stopped and disabled at boot.
+                expect(pair.calls()).toBe(
+                    [
+                        "target systemctl stop redis-server",
+                        "source systemctl stop redis-server",
+                        "source systemctl is-enabled --quiet redis-server",
+                    ]
+                        .concat(["source systemctl disable redis-server", "target systemctl start redis-server"])
+                        .join("\n"),
+                );
+                expect(cli(source, "PING").status).not.toBe(0);
+            } finally {
+                pair.stop();
+            }
+        },
+    );
 
     it("refuses a target Redis older than the source's (it cannot read the newer RDB format) before either Redis is touched", async () => {
         const pair = await redisPair({ sourcePassword: "pw", targetVersion: "6.2.6" });
