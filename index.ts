@@ -243,6 +243,16 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
           )
         : undefined;
 
+    // 7a. Cutover, before any downtime: the target's Redis checked against the source's (a version too old to
+    //     read its data is refused here) and stopped until the copy.
+    const redis = recheckReady
+        ? new Redis(
+              "redis",
+              { source, target },
+              { ...steps, dependsOn: present<pulumi.Resource>(config.env, recheckReady.ready, ...transfersReady) },
+          )
+        : undefined;
+
     // 7. Cutover, the maintenance window: maintenance page, then Mastodon stopped on the source server (after
     //    the media catch-up). Once complete, these are retained: destroying the stack never revives the source server.
     const maintenance = recheckReady
@@ -258,6 +268,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                       replication?.ready,
                       search?.ready,
                       searchRecheck?.ready,
+                      redis?.prepare,
                   ),
               },
           )
@@ -311,8 +322,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             { ...steps, dependsOn: present<pulumi.Resource>(services.stop, replication?.subscribe, ...transfersReady) },
         );
     const databaseInPlace = database ? database.restore : replicated ? replicated.catchup : undefined;
-    const redis =
-        services && new Redis("redis", { source, target }, { ...steps, dependsOn: present(services.stop, config.env, ...transfersReady) });
+    const redisCopy = services && redis?.copyAfter(services.stop);
 
     // 10. Verify (both strategies): row counts and media identical on both servers, while nothing can write on the target
     //    (before Mastodon starts there: a running Sidekiq would change the counts), and before DNS moves.
@@ -345,7 +355,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 ? present(
                       databaseInPlace,
                       mediaFinal,
-                      redis?.copy,
+                      redisCopy,
                       verify?.check,
                       config.nginx,
                       config.units,

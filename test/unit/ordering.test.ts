@@ -20,6 +20,8 @@ const EDGES: [string, string, string][] = [
     ["start after the restore", "app-start", "database-restore"],
     ["start after the final media pass", "app-start", "media-final"],
     ["start after Redis", "app-start", "redis-copy"],
+    ["the target's Redis checked (version) and stopped before any downtime", "maintenance-page", "redis-prepare"],
+    ["Redis copy once the target's Redis is stopped", "redis-copy", "redis-prepare"],
     ["start after the systemd units", "app-start", "config-systemd"],
     ["start after nginx", "app-start", "config-nginx"],
     ["health check after start", "app-health", "app-start"],

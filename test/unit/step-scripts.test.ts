@@ -561,13 +561,19 @@ async function redisPair(o: { sourcePassword?: string; targetVersion?: string; t
         env,
         cli,
         calls: () => (spawnSync("cat", [calls], { encoding: "utf8" }).stdout || "").trim(),
-        run: () =>
-            runStepLocally(
-                "components/redis/copy.sh",
-                { SOURCE_LIVE: source.live, TARGET_LIVE: target.live, TARGET_WORK: join(dir, "target-work") },
-                ["mastodon"],
-                env,
-            ),
+        /** redis/prepare.sh (before the window), then redis/copy.sh (once Mastodon is stopped), on the source's WORK. */
+        run: () => {
+            const vars = {
+                WORK: join(dir, "source-work"),
+                SOURCE_LIVE: source.live,
+                TARGET_LIVE: target.live,
+                TARGET_WORK: join(dir, "target-work"),
+            };
+            const prepare = runStepLocally("components/redis/prepare.sh", vars, ["mastodon", "redis-target"], env);
+            if (prepare.status !== 0) return prepare;
+            const copy = runStepLocally("components/redis/copy.sh", vars, ["mastodon", "redis-target"], env);
+            return { ...copy, stdout: prepare.stdout + copy.stdout, stderr: prepare.stderr + copy.stderr };
+        },
         stop: () => {
             for (const s of ["source", "target"]) {
                 spawnSync(join(bin, "systemctl"), ["stop", "redis-server"], {
