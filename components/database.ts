@@ -64,14 +64,18 @@ export function restoreScript(a: {
     sha: string;
     allowNonEmpty: boolean;
 }): StepScript {
-    return script("restore.sh", {
-        DB: a.dbName,
-        ROLE: a.role,
-        JOBS: a.jobs,
-        DUMP: dumpPath(a.workDir, a.dbName),
-        SHA: a.sha,
-        ALLOW_NON_EMPTY: a.allowNonEmpty,
-    });
+    return script(
+        "restore.sh",
+        {
+            DB: a.dbName,
+            ROLE: a.role,
+            JOBS: a.jobs,
+            DUMP: dumpPath(a.workDir, a.dbName),
+            SHA: a.sha,
+            ALLOW_NON_EMPTY: a.allowNonEmpty,
+        },
+        ["postgres"],
+    );
 }
 
 export class Database extends StepGroup {

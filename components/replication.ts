@@ -64,7 +64,9 @@ export const publicationScript = (dbName: string): StepScript =>
     script("publication.sh", { DB: dbName, PUBLICATION, REPL_ROLE: REPLICATION_ROLE });
 
 export const schemaScript = (a: { dbName: string; role: string; run: number; allowNonEmpty: boolean; targetWork: string }): StepScript =>
-    script("schema.sh", { DB: a.dbName, ROLE: a.role, RUN: a.run, ALLOW_NON_EMPTY: a.allowNonEmpty, TARGET_WORK: a.targetWork });
+    script("schema.sh", { DB: a.dbName, ROLE: a.role, RUN: a.run, ALLOW_NON_EMPTY: a.allowNonEmpty, TARGET_WORK: a.targetWork }, [
+        "postgres",
+    ]);
 
 export const subscribeScript = (a: { dbName: string; run: number; sourceAddress: string; sslmode: string }): StepScript =>
     script("subscribe.sh", {

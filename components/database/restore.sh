@@ -15,16 +15,7 @@ if db_exists "$DB"; then
     log "$DB was already restored from this dump"
     exit 0
   fi
-  n=$(db_tables "$DB")
-  if [ "$n" -gt 0 ] && [ "$ALLOW_NON_EMPTY" = true ]; then
-    aside=$(db_set_aside "$DB" before_migration)
-    log "database $DB already held $n tables: renamed it to $aside (dbAllowNonEmptyTarget)"
-  elif [ "$n" -gt 0 ]; then
-    die "database $DB on the target server already holds $n tables: refusing to restore over it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
-  else
-    log "dropping the empty database $DB (no tables) before the restore"
-    psql_admin -c "DROP DATABASE \"$DB\""
-  fi
+  db_make_room "$DB" "restore over it"
 fi
 # A staging database left by an interrupted run is ours: start it again.
 psql_admin -c "DROP DATABASE IF EXISTS \"$STAGING\""

@@ -35,8 +35,7 @@ restore_schema() {
       log "$DB on the target server already holds the schema of copy $RUN"
       return 0
     fi
-    local n aside
-    n=$(db_tables "$DB")
+    local aside
     if [ -f "$marker" ] && [ ! -f "$TARGET_WORK/replication/$DB.promoted" ]; then
       # An earlier copy of ours, never promoted: its subscription is dropped and it is set aside.
       local sub
@@ -45,13 +44,8 @@ restore_schema() {
       done
       aside=$(db_set_aside "$DB" replica_aside)
       log "the earlier copy $(cat "$marker") is kept aside as $aside"
-    elif [ "$n" -gt 0 ] && [ "$ALLOW_NON_EMPTY" = true ]; then
-      aside=$(db_set_aside "$DB" before_migration)
-      log "database $DB already held $n tables: renamed it to $aside (dbAllowNonEmptyTarget)"
-    elif [ "$n" -gt 0 ]; then
-      die "database $DB on the target server already holds $n tables: refusing to replicate into it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
     else
-      psql_admin -c "DROP DATABASE \"$DB\""
+      db_make_room "$DB" "replicate into it"
     fi
   fi
   psql_admin -c "DROP DATABASE IF EXISTS \"$staging\""

@@ -277,7 +277,12 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
         const restore = (vars: { DB: string; DUMP: string; SHA: string; ALLOW_NON_EMPTY: string }) => {
             const work = mkdtempSync(join(tmpdir(), "mm-work-"));
             mkdirSync(join(work, "db"));
-            const r = runStepLocally("components/database/restore.sh", { WORK: work, ROLE: "mastodon", JOBS: "2", ...vars }, [], env);
+            const r = runStepLocally(
+                "components/database/restore.sh",
+                { WORK: work, ROLE: "mastodon", JOBS: "2", ...vars },
+                ["postgres"],
+                env,
+            );
             expect(r.stderr).not.toContain("ERROR");
             expect(r.status).toBe(0);
             return r;
@@ -822,12 +827,16 @@ describe("setting a database aside is written once (db_set_aside in lib/sh/pream
         expect(found).toEqual([]);
         const users = files.filter(f => /db_set_aside "\$DB" /.test(readFileSync(join(root, "components", f), "utf8")));
         expect(users.sort()).toEqual([
-            "database/restore.sh",
             "database/set-aside.sh",
             "replication-cutover/finish-undo.sh",
             "replication/schema.sh",
             "replication/subscribe-undo.sh",
         ]);
+        // Whether an existing database may make way for a copy is decided once (db_make_room in lib/sh/postgres.sh).
+        const deciders = files.filter(f => /before_migration/.test(readFileSync(join(root, "components", f), "utf8")));
+        expect(deciders).toEqual([]);
+        const makers = files.filter(f => /db_make_room "\$DB" /.test(readFileSync(join(root, "components", f), "utf8")));
+        expect(makers.sort()).toEqual(["database/restore.sh", "replication/schema.sh"]);
         // The check finds the old, hand-written rename.
         expect(renamesAside(`  psql_admin -c "ALTER DATABASE \\"$DB\\" RENAME TO \\"$aside\\""\n`)).toHaveLength(1);
         expect(renamesAside(`psql_admin -c "ALTER DATABASE \\"$STAGING\\" RENAME TO \\"$DB\\""\n`)).toHaveLength(0);
