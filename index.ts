@@ -114,6 +114,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             dbName: cfg.source.dbName,
             mediaOnS3: cfg.source.mediaOnS3,
             elasticsearch: cfg.source.elasticsearch,
+            requireRunning: true,
         },
         steps,
     );
@@ -181,6 +182,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                   dbName: cfg.source.dbName,
                   mediaOnS3: cfg.source.mediaOnS3,
                   elasticsearch: cfg.source.elasticsearch,
+                  requireRunning: true,
               },
               { ...steps, dependsOn: [preflight.check] },
           )
@@ -385,7 +387,8 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 proxied: cfg.dns.proxied,
                 records: dnsRecords(cfg, target.address, ec2?.ipv6),
             },
-            { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] },
+            // In prepare it waits for the survey of a running source server (never points back at a stopped one).
+            { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [preflight.check] },
         );
 
     // 13. Once DNS points at the target: the source's nginx forwards every request there (clients on stale DNS).

@@ -74,7 +74,7 @@ export function restoreScript(a: {
             SHA: a.sha,
             ALLOW_NON_EMPTY: a.allowNonEmpty,
         },
-        ["postgres"],
+        ["database"],
     );
 }
 

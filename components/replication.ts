@@ -65,7 +65,7 @@ export const publicationScript = (dbName: string): StepScript =>
 
 export const schemaScript = (a: { dbName: string; role: string; run: number; allowNonEmpty: boolean; targetWork: string }): StepScript =>
     script("schema.sh", { DB: a.dbName, ROLE: a.role, RUN: a.run, ALLOW_NON_EMPTY: a.allowNonEmpty, TARGET_WORK: a.targetWork }, [
-        "postgres",
+        "database",
     ]);
 
 export const subscribeScript = (a: { dbName: string; run: number; sourceAddress: string; sslmode: string }): StepScript =>

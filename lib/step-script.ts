@@ -15,7 +15,7 @@ import { dirname, join, relative } from "node:path";
 export type ShellValue = string | number | boolean | readonly string[];
 
 /** Helper libraries in `lib/sh/` a step may ask for (the preamble is always included). */
-export type ShellLibrary = "mastodon" | "postgres" | "journal" | "redis-target";
+export type ShellLibrary = "mastodon" | "postgres" | "database" | "journal" | "redis-target";
 
 /** What a step runs: a script file and its inputs. Built by small pure functions in each component. */
 export interface StepScript {

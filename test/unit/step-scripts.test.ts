@@ -280,7 +280,7 @@ describe("database restore (database/restore.sh) into a throwaway PostgreSQL", (
             const r = runStepLocally(
                 "components/database/restore.sh",
                 { WORK: work, ROLE: "mastodon", JOBS: "2", ...vars },
-                ["postgres"],
+                ["database"],
                 env,
             );
             expect(r.stderr).not.toContain("ERROR");
@@ -832,7 +832,7 @@ describe("setting a database aside is written once (db_set_aside in lib/sh/pream
             "replication/schema.sh",
             "replication/subscribe-undo.sh",
         ]);
-        // Whether an existing database may make way for a copy is decided once (db_make_room in lib/sh/postgres.sh).
+        // Whether an existing database may make way for a copy is decided once (db_make_room in lib/sh/database.sh).
         const deciders = files.filter(f => /before_migration/.test(readFileSync(join(root, "components", f), "utf8")));
         expect(deciders).toEqual([]);
         const makers = files.filter(f => /db_make_room "\$DB" /.test(readFileSync(join(root, "components", f), "utf8")));
