@@ -12,4 +12,4 @@ if [ -f "$STATE/$DB.promoted" ] && db_exists "$DB"; then
   aside=$(db_set_aside "$DB" rolled_back)
   log "rolled back: the replicated database is kept as $aside; copy again with dbReplicationRun before the next cutover"
 fi
-rm -f "$STATE/$DB.promoted" "$STATE/$DB.replica" "$STATE/$DB.views.started" "$STATE/$DB.views.status" "$STATE/$DB.views.log"
+rm -f "$STATE/$DB.promoted" "$STATE/$DB.replica" "$STATE/$DB.views.started" "$STATE/$DB.views.status" "$STATE/$DB.views.log" "$STATE/$DB.views.go"
