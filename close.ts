@@ -49,7 +49,6 @@ export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, 
         dbName: cfg.source.dbName,
         mediaOnS3: cfg.source.mediaOnS3,
         elasticsearch: cfg.source.elasticsearch,
-        requireRunning: false,
     });
 
     // 2. announce: the announcement published, registrations closed. The notice period starts.

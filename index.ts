@@ -114,7 +114,6 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
             dbName: cfg.source.dbName,
             mediaOnS3: cfg.source.mediaOnS3,
             elasticsearch: cfg.source.elasticsearch,
-            requireRunning: true,
         },
         steps,
     );
@@ -182,7 +181,6 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                   dbName: cfg.source.dbName,
                   mediaOnS3: cfg.source.mediaOnS3,
                   elasticsearch: cfg.source.elasticsearch,
-                  requireRunning: true,
               },
               { ...steps, dependsOn: [preflight.check] },
           )
@@ -387,8 +385,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 proxied: cfg.dns.proxied,
                 records: dnsRecords(cfg, target.address, ec2?.ipv6),
             },
-            // In prepare it waits for the survey of a running source server (never points back at a stopped one).
-            { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [preflight.check] },
+            { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] },
         );
 
     // 13. Once DNS points at the target: the source's nginx forwards every request there (clients on stale DNS).

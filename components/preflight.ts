@@ -24,11 +24,6 @@ export interface PreflightArgs {
     mediaOnS3: boolean;
     /** The stack says Elasticsearch is in use (checked against ES_ENABLED). */
     elasticsearch: boolean;
-    /**
-     * Mastodon must be running on the source server (a move: a stack that starts over on a source the move
-     * already stopped, after `destroy`, would otherwise point DNS back at it in prepare). False to close.
-     */
-    requireRunning: boolean;
 }
 
 export function preflightScript(a: PreflightArgs): StepScript {
@@ -41,7 +36,6 @@ export function preflightScript(a: PreflightArgs): StepScript {
             DB: a.dbName,
             MEDIA_ON_S3: a.mediaOnS3,
             ELASTICSEARCH: a.elasticsearch,
-            REQUIRE_RUNNING: a.requireRunning,
         },
         ["mastodon"],
     );

@@ -2,18 +2,10 @@
 # Preflight on the source server, before anything changes: the checkout and .env.production are where the
 # config says, LOCAL_DOMAIN equals the stack's domain, S3/Elasticsearch settings agree with the stack, the
 # database exists, and there is room for the dump. Prints one FACTS line (no secrets) that the target's
-# readiness check compares against. With REQUIRE_RUNNING (a move) Mastodon must run there: a stack that
-# starts over on a source server the move already stopped (after pulumi destroy) would point DNS back at it.
-# inputs: LIVE MASTODON_USER DOMAIN DB MEDIA_ON_S3 ELASTICSEARCH REQUIRE_RUNNING
+# readiness check compares against.
+# inputs: LIVE MASTODON_USER DOMAIN DB MEDIA_ON_S3 ELASTICSEARCH
 [ -d "$LIVE" ] || die "no Mastodon checkout at $LIVE on the source server: set sourceLiveDir"
 [ -r "$LIVE/.env.production" ] || die "no $LIVE/.env.production on the source server: set sourceLiveDir"
-if [ "$REQUIRE_RUNNING" = true ]; then
-  running=
-  for unit in $(mastodon_units); do
-    if systemctl is-active --quiet "$unit"; then running="$running $unit"; fi
-  done
-  [ -n "$running" ] || die "Mastodon is not running on the source server (no mastodon-* unit is active): this program moves a running instance, and a prepare would point DNS back at this server. If the move to another server is complete, there is nothing to prepare; otherwise start Mastodon there first (systemctl start $(mastodon_units))"
-fi
 local_domain=$(env_value "$LIVE" LOCAL_DOMAIN)
 [ "$local_domain" = "$DOMAIN" ] || die "LOCAL_DOMAIN in .env.production is '$local_domain' but the stack's domain is '$DOMAIN': LOCAL_DOMAIN never changes, so set: pulumi config set domain $local_domain"
 s3=$(env_value "$LIVE" S3_ENABLED)
