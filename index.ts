@@ -335,7 +335,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 target,
                 dbName: cfg.source.dbName,
                 mediaOnS3: cfg.source.mediaOnS3,
-                mediaFinalStep: media?.finalStepName ?? "media-final",
+                mediaFinalStep: media?.finalStepName,
             },
             { ...steps, dependsOn: present(databaseInPlace, mediaFinal, ...transfersReady) },
         );

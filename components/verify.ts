@@ -22,10 +22,11 @@ export interface VerifyArgs {
     /** Media is in object storage: no files to count. */
     mediaOnS3: boolean;
     /**
-     * The final media pass's step name (`Media.finalStepName`): when its change journal decided what it
-     * copied, the verification checks those paths instead of walking the whole tree again in the window.
+     * The final media pass's step name (`Media.finalStepName`; none with media in object storage): when its
+     * change journal decided what it copied, the verification checks those paths instead of walking the whole
+     * tree again in the window.
      */
-    mediaFinalStep: string;
+    mediaFinalStep?: string;
 }
 
 /** What the verification found (a stack output). */
@@ -57,7 +58,7 @@ export const verifyScript = (a: VerifyArgs): StepScript =>
             SOURCE_LIVE: a.source.liveDir,
             TARGET_LIVE: a.target.liveDir,
             MEDIA_ON_S3: a.mediaOnS3,
-            MEDIA_FINAL: a.mediaFinalStep,
+            MEDIA_FINAL: a.mediaFinalStep ?? "",
         },
         ["mastodon"],
     );

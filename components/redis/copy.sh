@@ -36,8 +36,8 @@ load_target_redis() {
 
 [ -s "$WORK/redis-target" ] || die "the target's Redis was not prepared (redis-prepare): run pulumi up again"
 { read -r target_version && read -r target_file; } <"$WORK/redis-target"
-SOURCE_VERSION=
-if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then SOURCE_VERSION=$(redis_info "$SOURCE_LIVE" redis_version); fi
+# Empty when the source's Redis does not answer.
+SOURCE_VERSION=$(redis_info "$SOURCE_LIVE" redis_version)
 REDIS_PASS=$(env_value "$SOURCE_LIVE" REDIS_PASSWORD)
 if [ -n "$SOURCE_VERSION" ]; then
   dir=$(redis_cli "$SOURCE_LIVE" CONFIG GET dir | sed -n 2p)

@@ -4,8 +4,8 @@
 # (it would overwrite the copied file on exit), recording its data and config files there. What the copy
 # needs of it (the target's version and data file) is kept here, on the source server.
 # inputs: SOURCE_LIVE TARGET_LIVE TARGET_WORK
-SOURCE_VERSION=
-if [ "$(redis_cli "$SOURCE_LIVE" PING 2>/dev/null)" = PONG ]; then SOURCE_VERSION=$(redis_info "$SOURCE_LIVE" redis_version); fi
+# Empty when the source's Redis does not answer.
+SOURCE_VERSION=$(redis_info "$SOURCE_LIVE" redis_version)
 # shellcheck disable=SC2034 # sent to the target by on_peer
 REDIS_PASS=$(env_value "$SOURCE_LIVE" REDIS_PASSWORD)
 target=$(on_peer stop_target_redis TARGET_LIVE TARGET_WORK REDIS_PASS SOURCE_VERSION)

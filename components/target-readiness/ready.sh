@@ -35,9 +35,8 @@ if [ "$ALLOW_NON_EMPTY_DB" = false ] && [ ! -f "$WORK/db/$DB.restored" ] && [ ! 
   n=$(db_tables "$DB")
   [ "$n" -eq 0 ] || die "database $DB on the target server already holds $n tables: the restore would refuse it. Rename or drop it yourself, or pulumi config set dbAllowNonEmptyTarget true (it is then renamed aside, not dropped)"
 fi
-redis_version=$(redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
-[ -z "$SOURCE_REDIS_VERSION" ] || [ "$(printf '%s\n%s\n' "$SOURCE_REDIS_VERSION" "$redis_version" | sort -V | head -n 1)" = "$SOURCE_REDIS_VERSION" ] ||
-  die "Redis $redis_version on the target server is older than the source server's $SOURCE_REDIS_VERSION: it cannot load the source's RDB format; install Redis $SOURCE_REDIS_VERSION or newer"
+redis_version=$(redis_server_version)
+redis_refuse_older "$SOURCE_REDIS_VERSION" "$redis_version"
 # From the running Redis, or from redis.conf when it is stopped (it starts with that): never skipped.
 aof=$(redis_config "$REDIS_PORT" /etc/redis/redis.conf appendonly no)
 [ "$aof" != yes ] || die "Redis on the target server has appendonly yes: it would load its AOF and ignore the copied dump.rdb; set appendonly no in /etc/redis/redis.conf"

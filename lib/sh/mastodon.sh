@@ -39,6 +39,17 @@ redis_config() {
   printf '%s\n' "${value:-$fallback}"
 }
 
+# redis_server_version: the version of this server's redis-server (it reads the RDB formats of its version
+# and older).
+redis_server_version() { redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p'; }
+
+# redis_refuse_older SOURCE TARGET: die unless Redis TARGET (the target server's) is at least SOURCE (the
+# source server's): an older Redis cannot load a newer RDB format. Nothing to compare without SOURCE.
+redis_refuse_older() {
+  [ -z "$1" ] || [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ] ||
+    die "Redis $2 on the target server is older than the source server's $1: it cannot load the source's RDB format; install Redis $1 or newer there"
+}
+
 # redis_persistent LIVE: the keys without an expiry, per database ("db0=12 db3=4"), from INFO keyspace. A
 # copy of an RDB drops the keys that expired meanwhile (rate limits, streaming, cache); these never do.
 redis_persistent() {

@@ -2,10 +2,7 @@
 # The target server's Redis, for the Redis steps (redis/prepare.sh, redis/copy.sh): functions they run on the
 # target through on_peer, with TARGET_LIVE, TARGET_WORK, REDIS_PASS (the source's REDIS_PASSWORD, sent on
 # stdin) and SOURCE_VERSION (the source's redis-server, empty when it does not run).
-# Helpers: target_redis_version, target_redis_live, target_cli, stop_target_redis.
-
-# On the target: the version of its redis-server (it reads the RDB formats of its version and older).
-target_redis_version() { redis-server --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p'; }
+# Helpers: target_redis_live, target_cli, stop_target_redis.
 
 # On the target: a private stand-in for .env.production that redis_cli reads (print its directory): the
 # target's REDIS_PORT and the source's REDIS_PASSWORD (REDIS_PASS, sent on stdin; the target's own copy of
@@ -35,10 +32,8 @@ target_cli() {
 # Prints its version, then the data file.
 stop_target_redis() {
   local record="$TARGET_WORK/redis-target" dir file conf reply version
-  version=$(target_redis_version)
-  if [ -n "$SOURCE_VERSION" ] && [ "$(printf '%s\n%s\n' "$SOURCE_VERSION" "$version" | sort -V | head -n 1)" != "$SOURCE_VERSION" ]; then
-    die "Redis $version on the target server is older than the source server's $SOURCE_VERSION: it cannot load the source's RDB format; install Redis $SOURCE_VERSION or newer there"
-  fi
+  version=$(redis_server_version)
+  redis_refuse_older "$SOURCE_VERSION" "$version"
   install -d -m 711 "$TARGET_WORK"
   reply=$(target_cli PING 2>/dev/null) || true
   case "$reply" in
