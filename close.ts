@@ -32,7 +32,7 @@ import { ParkedRecords } from "./components/parked-dns";
 const present = <T>(...resources: (T | undefined)[]): T[] => resources.filter((r): r is T => r !== undefined);
 
 /** Close the instance `cfg` describes, given what the last deployment reported. */
-export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, now = Date.now()) {
+export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory & { dnsAdopted?: boolean }, now = Date.now()) {
     // 0. The phase move: in order, never back from self-destruct on, after the notice and download periods.
     const close: CloseConfig = cfg.close!;
     const refused = closeTransitionError(history, close.phase, close, now);
@@ -124,6 +124,7 @@ export async function closeRunbook(cfg: MigrationConfig, history: CloseHistory, 
             zoneId: cfg.dns.zoneId,
             name: cfg.dns.name,
             proxied: cfg.dns.proxied,
+            adopted: history.dnsAdopted ?? false,
             records: present(
                 { suffix: "a", type: "A" as const, recordId: cfg.dns.recordId, content: cfg.source.publicIp, ttl: cfg.dns.normalTtl },
                 cfg.dns.aaaaRecordId && cfg.source.publicIpv6

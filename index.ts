@@ -43,10 +43,10 @@ import { Dns, DnsRecordSpec } from "./components/dns";
 import { Forwarding } from "./components/forwarding";
 
 /**
- * What the last deployment of this stack reported (its operation and phase, and where its DNS record
- * pointed), read from its own outputs.
+ * What the last deployment of this stack reported (its operation and phase, where its DNS record pointed,
+ * and whether the records are already adopted into this stack), read from its own outputs.
  */
-async function lastDeployment(): Promise<CloseHistory & { dnsContent?: string }> {
+async function lastDeployment(): Promise<CloseHistory & { dnsContent?: string; dnsAdopted: boolean }> {
     const self = new pulumi.StackReference("last-deployment", {
         name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
     });
@@ -54,10 +54,13 @@ async function lastDeployment(): Promise<CloseHistory & { dnsContent?: string }>
     const [operation, phase, closePhase, announcedAt, archivesReadyAt, tombstoneAt] = await Promise.all(
         ["operation", "phase", "closePhase", "announcedAt", "archivesReadyAt", "tombstoneAt"].map(read),
     );
-    // Stacks deployed before `operation` existed report only a move phase.
-    if (operation === "close") return { operation, phase: closePhase, announcedAt, archivesReadyAt, tombstoneAt };
     const dns = (await self.getOutputDetails("dns")).value as { content?: string } | string | undefined;
+    // The records are in this stack once a deployment reported them (`dns` is their state; a string when disabled).
+    const dnsAdopted = typeof dns === "object" && dns !== null;
+    // Stacks deployed before `operation` existed report only a move phase.
+    if (operation === "close") return { operation, phase: closePhase, announcedAt, archivesReadyAt, tombstoneAt, dnsAdopted };
     return {
+        dnsAdopted,
         operation: phase !== undefined ? "move" : operation,
         phase,
         dnsContent: typeof dns === "object" && dns ? dns.content : undefined,
@@ -78,14 +81,14 @@ async function main() {
                 `To keep going: pulumi config set operation close`,
         );
     }
-    return moveRunbook(cfg, last.phase, last.dnsContent);
+    return moveRunbook(cfg, last.phase, last.dnsContent, last.dnsAdopted);
 }
 
 /**
  * The move, phase by phase, from the phase of the last deployment (undefined for a new stack); `dnsContent`
  * is where its DNS record pointed.
  */
-async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, dnsContent: string | undefined) {
+async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, dnsContent: string | undefined, dnsAdopted = false) {
     // 0. Check the move between phases (a rollback after DNS moved is refused unless allowed).
     const refused =
         transitionError(previous, cfg.phase) ??
@@ -383,6 +386,7 @@ async function moveRunbook(cfg: MigrationConfig, previous: string | undefined, d
                 zoneId: cfg.dns.zoneId,
                 name: cfg.dns.name,
                 proxied: cfg.dns.proxied,
+                adopted: dnsAdopted,
                 records: dnsRecords(cfg, target.address, ec2?.ipv6),
             },
             { dependsOn: plan.dnsWaitsForVerification ? present(app.health, verify?.check) : [] },

@@ -1,6 +1,8 @@
 /**
  * DNS at Cloudflare: the instance's existing records (A, and AAAA when configured) are adopted with `import`
- * (`<zone_id>/<record_id>`), protected and retained on delete, so Pulumi never removes them. What each
+ * (`<zone_id>/<record_id>`) by the stack's first deployment, protected and retained on delete, so Pulumi never
+ * removes them. Once adopted the option is left out: the record's id in state is the record id alone, so the
+ * engine would read `import` again as a different resource and re-import it as a replacement on every `up`. What each
  * record says in a phase (content and TTL) is decided by `recordFor` in `lib/phase.ts`; the group's
  * `dependsOn` (the health check and the verification, from the cutover on) orders the change.
  */
@@ -30,6 +32,8 @@ export interface DnsArgs {
     proxied: boolean;
     /** The records to adopt and set. */
     records: DnsRecordSpec[];
+    /** The records are already in this stack (a previous deployment reported them): no `import`. */
+    adopted: boolean;
 }
 
 export class Dns extends pulumi.ComponentResource {
@@ -44,7 +48,13 @@ export class Dns extends pulumi.ComponentResource {
             this.records[r.suffix] = new cloudflare.DnsRecord(
                 `${name}-${r.suffix}`,
                 { zoneId: args.zoneId, name: args.name, type: r.type, content: r.content, ttl: r.ttl, proxied: args.proxied },
-                { parent: this, import: `${args.zoneId}/${r.recordId}`, protect: true, retainOnDelete: true, dependsOn: opts.dependsOn },
+                {
+                    parent: this,
+                    ...(args.adopted ? {} : { import: `${args.zoneId}/${r.recordId}` }),
+                    protect: true,
+                    retainOnDelete: true,
+                    dependsOn: opts.dependsOn,
+                },
             );
         }
         const first = this.records[args.records[0].suffix];

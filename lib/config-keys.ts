@@ -114,10 +114,13 @@ export const CONFIG_KEYS = {
         default: "root",
         description: "SSH user on the target server: root, or a user with passwordless sudo (aws: ubuntu).",
     },
+    // Not declared `secret` in Pulumi.yaml: the CLI refuses a stack that lacks a secret key without a default
+    // (a close stack has no target), and a secret key cannot have a plaintext default. The program refuses a
+    // plaintext value itself (config-parse.ts: `secret`), before anything runs.
     targetSshKey: {
         type: "string",
-        secret: true,
-        description: "Private SSH key for targetSshUser (pulumi config set --secret targetSshKey < key).",
+        default: "",
+        description: "move: private SSH key for targetSshUser (pulumi config set --secret targetSshKey < key); unused by close.",
     },
     targetSshPublicKey: { type: "string", default: "", description: "aws: public half of targetSshKey, installed as the EC2 key pair." },
     targetHostKey: { type: "string", default: "", description: "Pinned SSH host key of the target server; empty = not checked." },

@@ -97,7 +97,8 @@ class Reader {
 
     secret(key: ConfigKey): string {
         const v = this.value(key);
-        if (v === undefined) {
+        // "" is the declared default of a key only some operations need (targetSshKey): not set.
+        if (v === undefined || v === "") {
             this.problems.push(`${key} is required: pulumi config set --secret ${key} < path/to/private_key`);
             return "";
         }
@@ -135,9 +136,14 @@ function isHostOrIp(v: string): boolean {
 /**
  * Parse and validate the raw stack config (keys without the project prefix, values as the CLI stores
  * them: strings, JSON for arrays). Pure: secrets are returned as plain strings, `loadConfig` wraps them.
- * Throws ConfigError listing every problem.
+ * Throws ConfigError listing every problem. `env.awsRegion` is the AWS provider's region (`aws:region`, or
+ * AWS_REGION / AWS_DEFAULT_REGION as the provider reads them), which an EC2 target needs.
  */
-export function parseConfig(raw: Record<string, string | undefined>, secretKeys: Set<string>): MigrationConfig<string> {
+export function parseConfig(
+    raw: Record<string, string | undefined>,
+    secretKeys: Set<string>,
+    env: { awsRegion?: string } = { awsRegion: "us-east-1" },
+): MigrationConfig<string> {
     const r = new Reader(raw, secretKeys);
 
     const domain = r.required("domain", "social.example.org", "is required (LOCAL_DOMAIN of the instance)");
@@ -223,6 +229,10 @@ export function parseConfig(raw: Record<string, string | undefined>, secretKeys:
 
     let aws: AwsTargetConfig | undefined;
     if (!closing && targetKind === "aws") {
+        r.check(
+            !!env.awsRegion,
+            "aws:region is required when targetKind is aws: pulumi config set aws:region eu-central-1 (the AWS provider refuses to start without a region; AWS_REGION works too)",
+        );
         const adminCidrs = r.stringArray("adminCidrs", "198.51.100.7/32");
         r.check(
             adminCidrs.length > 0,

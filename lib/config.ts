@@ -3,6 +3,7 @@
  * reported before any resource exists), and the secrets come back wrapped with `pulumi.secret`.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
 import { PROJECT } from "./config-keys";
 import { parseConfig } from "./config-parse";
 import { MigrationConfig } from "./config-types";
@@ -29,7 +30,9 @@ export function loadConfig(): MigrationConfig {
         raw[name] = value;
         if (isSecret?.(key)) secretKeys.add(name);
     }
-    const parsed = parseConfig(raw, secretKeys);
+    const parsed = parseConfig(raw, secretKeys, {
+        awsRegion: aws.config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION,
+    });
     // One directory per stack: staging and prod moving from the same source server never share a dump, a
     // lock or the migration key (one stack's complete would remove the other's key).
     const workDir = stackWorkDir(parsed.source.workDir, pulumi.getStack());

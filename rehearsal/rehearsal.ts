@@ -1,13 +1,17 @@
 /**
  * A rehearsal of the whole move: builds the two sandbox hosts, seeds a synthetic instance on *source*, runs the
- * UNCHANGED program (index.ts) phase by phase through the engine stand-in, and reports what happened: a
- * timeline of the steps, the downtime window, the DNS record, parity between source and target, and any secret
- * that leaked into the engine's state or log. Used by `npm run rehearse` and by the scenario tests.
+ * UNCHANGED program (index.ts) phase by phase through the REAL Pulumi CLI (`pulumi/runner.ts`: the Automation
+ * API, a file backend and a PULUMI_HOME of the rehearsal's own, stand-in plugins for AWS, Cloudflare and, while
+ * it cannot be built here, @pulumi/command), and reports what happened: a timeline of the steps, the downtime
+ * window, the DNS record, parity between source and target, and any secret that leaked into the checkpoint,
+ * the log or the outputs. Used by `npm run rehearse` and by the scenario tests.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { destroy, Fault, preview, readState, stateResource, StepEvent, up, UpOptions, UpResult } from "./engine/runner";
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { destroy, Fault, preview, refresh, StepEvent, up, UpOptions, UpResult } from "./pulumi/runner";
+import { readRecord, seedZone } from "./providers/cloudflare/zone";
 import { generateInstance, InstanceBundle, SizeName } from "./instance/generate";
 import { loadInstance } from "./instance/load";
 import { compareFingerprints, fingerprint, Fingerprint, formatParityReport } from "./instance/parity";
@@ -27,7 +31,6 @@ import {
     TARGET_ADDR,
 } from "./sandbox/sandbox";
 import { PROJECT } from "../lib/config-keys";
-import { isSecretMarked } from "./engine/state";
 
 export interface RehearsalOptions {
     /** Size of the synthetic instance. */
@@ -70,8 +73,19 @@ export interface PhaseRun extends UpResult {
     phase: string;
 }
 
-const ZONE_ID = "0123456789abcdef0123456789abcdef";
-const RECORD_ID = "fedcba9876543210fedcba9876543210";
+export const ZONE_ID = "0123456789abcdef0123456789abcdef";
+export const RECORD_ID = "fedcba9876543210fedcba9876543210";
+/** The TTL of the instance's A record at Cloudflare before the move. */
+export const NORMAL_TTL = 3600;
+
+/**
+ * Where a rehearsal directory's Pulumi files live (backend, stack workspace, passphrase): outside the project,
+ * `$REHEARSAL_PULUMI_DIR` or ~/.cache/mastodon-migration/rehearsal, one folder per rehearsal directory.
+ */
+export function pulumiDirFor(dir: string): string {
+    const base = process.env.REHEARSAL_PULUMI_DIR ?? join(homedir(), ".cache", "mastodon-migration", "rehearsal");
+    return join(base, createHash("sha256").update(resolve(dir)).digest("hex").slice(0, 12));
+}
 
 /** A bash runner inside a sandbox host, in the shape the instance tools expect. */
 export const hostRun =
@@ -83,8 +97,15 @@ export class Rehearsal {
     readonly dir: string;
     /** The database password of the source's pgbouncer setup (`pgbouncer` option). */
     pgbouncerPassword?: string;
+    /** The stack's checkpoint as the CLI exports it (after every operation). */
     readonly statePath: string;
     readonly logPath: string;
+    /** The file backend, stack workspace and passphrase (outside the project). */
+    readonly pulumiDir: string;
+    /** The stand-in providers' call log, and their clouds' state (AWS account, Cloudflare zone). */
+    readonly callsPath: string;
+    readonly awsStatePath: string;
+    readonly zonePath: string;
     readonly runs: PhaseRun[] = [];
     bundle?: InstanceBundle;
     /** The source server at setup, once its app runs (for reports only: parity never compares with it). */
@@ -101,13 +122,27 @@ export class Rehearsal {
     constructor(readonly opts: RehearsalOptions = {}) {
         this.dir = opts.dir ?? join(REPO_ROOT, ".rehearsal", "run");
         this.statePath = join(this.dir, "state.json");
-        this.logPath = join(this.dir, "engine.log");
+        this.logPath = join(this.dir, "pulumi.log");
+        this.pulumiDir = pulumiDirFor(this.dir);
+        this.callsPath = join(this.dir, "provider-calls.jsonl");
+        this.awsStatePath = join(this.dir, "aws.json");
+        this.zonePath = join(this.dir, "cloudflare.json");
     }
 
     /** Fresh hosts, a seeded and running instance on source, a baseline fingerprint of source. */
     setup(): void {
         rmSync(this.dir, { recursive: true, force: true });
+        rmSync(this.pulumiDir, { recursive: true, force: true });
         mkdirSync(this.dir, { recursive: true });
+        // The instance's DNS at (stand-in) Cloudflare: its A record points at the source server.
+        seedZone(this.zonePath, ZONE_ID, {
+            id: RECORD_ID,
+            name: DEFAULT_DOMAIN,
+            type: "A",
+            content: SOURCE_ADDR,
+            ttl: NORMAL_TTL,
+            proxied: false,
+        });
         this.timed("sandbox", () => sandboxUp({ domain: DEFAULT_DOMAIN, targetDbRole: this.opts.targetDbRole }));
         this.bundle =
             this.opts.bundle ??
@@ -163,7 +198,7 @@ export class Rehearsal {
             cloudflareRecordId: RECORD_ID,
             cloudflareAaaaRecordId: "none",
             dnsLowTtl: "120",
-            dnsNormalTtl: "3600",
+            dnsNormalTtl: String(NORMAL_TTL),
             healthTimeoutSeconds: "60",
             ...(kind === "aws"
                 ? { targetSshPublicKey: readFileSync(ADMIN_PUBKEY, "utf8").trim(), adminCidrs: JSON.stringify([`${SUBNET}.0/24`]) }
@@ -172,10 +207,12 @@ export class Rehearsal {
         };
         const config: Record<string, string> = {};
         for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = v;
+        // The AWS provider's region, as an admin sets it (the stand-in refuses to start without it, as the real one).
+        if (kind === "aws") config["aws:region"] = "eu-central-1";
         return { config, secretKeys: [`${PROJECT}:sourceSshKey`, `${PROJECT}:targetSshKey`] };
     }
 
-    /** `pulumi config set phase <phase> && pulumi up`, through the engine stand-in. */
+    /** `pulumi config set phase <phase> && pulumi up`, through the real CLI. */
     async phase(phase: string, faults: Fault[] = []): Promise<PhaseRun> {
         const result = await up({ ...this.engineOptions(phase), faults });
         const run = { phase, ...result };
@@ -184,15 +221,34 @@ export class Rehearsal {
         return run;
     }
 
-    /** `pulumi preview` of a phase through the engine stand-in: every step decided and printed, nothing run. */
-    async preview(phase: string): Promise<PhaseRun> {
-        const run = { phase: `preview ${phase}`, ...(await preview(this.engineOptions(phase))) };
+    /**
+     * `pulumi preview` of a phase through the real CLI: every step decided and printed, nothing run (`plan`:
+     * `--save-plan <file>`; `policyPacks`: `--policy-pack <dir>`).
+     */
+    async preview(phase: string, opts: { plan?: string; policyPacks?: string[] } = {}): Promise<PhaseRun> {
+        const run = { phase: `preview ${phase}`, ...(await preview({ ...this.engineOptions(phase), ...opts })) };
+        this.runs.push(run);
+        return run;
+    }
+
+    /** `pulumi up --plan <file>`: applies exactly the plan a preview saved (refused when anything changed). */
+    async applyPlan(phase: string, plan: string): Promise<PhaseRun> {
+        const result = await up({ ...this.engineOptions(phase), plan });
+        const run = { phase: `${phase} --plan`, ...result };
+        this.runs.push(run);
+        if (phase === "cutover" && run.ok) this.captureAtStop();
+        return run;
+    }
+
+    /** `pulumi refresh` with the stack's config of `phase`. */
+    async refresh(phase: string): Promise<PhaseRun> {
+        const run = { phase: `refresh`, ...(await refresh(this.engineOptions(phase))) };
         this.runs.push(run);
         return run;
     }
 
     /**
-     * `pulumi destroy` (with the stack's config of `phase`) through the engine stand-in; `excludeProtected` is
+     * `pulumi destroy` (with the stack's config of `phase`) through the real CLI; `excludeProtected` is
      * `pulumi destroy --exclude-protected`.
      */
     async destroy(phase: string, opts: { excludeProtected?: boolean } = {}): Promise<PhaseRun> {
@@ -204,16 +260,27 @@ export class Rehearsal {
 
     private engineOptions(phase: string): UpOptions {
         const { config, secretKeys } = this.stackConfig(phase);
+        return this.operation("rehearsal", config, secretKeys);
+    }
+
+    /** The options of one CLI operation on a stack of this rehearsal (`close.ts` uses its own stack). */
+    operation(stack: string, config: Record<string, string>, secretKeys: string[]): UpOptions {
         return {
             projectDir: REPO_ROOT,
             project: PROJECT,
-            stack: "rehearsal",
+            stack,
             config,
             secretKeys,
+            pulumiDir: this.pulumiDir,
             statePath: this.statePath,
             logPath: this.logPath,
             echo: this.opts.echo,
             awsAddress: TARGET_ADDR,
+            env: {
+                REHEARSAL_PROVIDER_CALLS: this.callsPath,
+                REHEARSAL_AWS_STATE: this.awsStatePath,
+                REHEARSAL_CLOUDFLARE_STATE: this.zonePath,
+            },
         };
     }
 
@@ -276,12 +343,10 @@ export class Rehearsal {
         return changes;
     }
 
-    /** The DNS A record as the recorded Cloudflare resource holds it. */
+    /** The DNS A record as (stand-in) Cloudflare holds it now. */
     dnsRecord(): { content: string; ttl: number } | undefined {
-        const record = stateResource(readState(this.statePath), "cloudflare:index/dnsRecord:DnsRecord", "dns-a");
-        if (!record) return undefined;
-        const values = { ...record.inputs, ...record.outputs } as Record<string, unknown>;
-        return { content: String(values.content), ttl: Number(values.ttl) };
+        const record = readRecord(this.zonePath, RECORD_ID);
+        return record ? { content: String(record.content), ttl: Number(record.ttl) } : undefined;
     }
 
     onSource(cmd: string): string {
@@ -438,30 +503,29 @@ export class Rehearsal {
         return { checked: list.length, differences };
     }
 
-    /** Secret values (from .env.production and the SSH key) found in the engine's state or log. */
+    /**
+     * Secret values (from .env.production and the SSH key) found in plaintext in the real checkpoint (where
+     * Pulumi keeps secrets encrypted), the stack's files and backend, the log, or the outputs.
+     */
     leakedSecrets(): string[] {
         const secrets = [
             ...(this.bundle?.secrets ?? []),
             readFileSync(ADMIN_KEY, "utf8").split("\n")[1],
             this.pgbouncerPassword ?? "",
         ].filter(s => s && s.length >= 12);
-        // Values the state marks secret (the connection's key) are what real Pulumi encrypts: look outside them.
-        const state = readState(this.statePath);
-        const visible = state.resources.map(r => {
-            const inputs = { ...r.inputs } as Record<string, unknown>;
-            const outputs = { ...r.outputs } as Record<string, unknown>;
-            for (const path of r.secretPaths) {
-                delete inputs[path];
-                delete outputs[path];
-            }
-            return { ...r, inputs, outputs };
-        });
-        const log = existsSync(this.logPath) ? readFileSync(this.logPath, "utf8") : "";
+        const files = (dir: string): string[] =>
+            existsSync(dir)
+                ? readdirSync(dir, { withFileTypes: true }).flatMap(e =>
+                      e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
+                  )
+                : [];
         const haystack = [
-            JSON.stringify(visible),
-            JSON.stringify(stripSecretMarked(state.outputs)),
-            log,
-            JSON.stringify(this.runs.map(r => r.outputs)),
+            existsSync(this.statePath) ? readFileSync(this.statePath, "utf8") : "",
+            existsSync(this.logPath) ? readFileSync(this.logPath, "utf8") : "",
+            ...files(this.pulumiDir)
+                .filter(f => !f.endsWith("passphrase"))
+                .map(f => readFileSync(f, "utf8")),
+            JSON.stringify(this.runs.map(r => [r.outputs, r.error, r.events])),
         ].join("\n");
         return secrets.filter(s => haystack.includes(s));
     }
@@ -529,15 +593,4 @@ export class Rehearsal {
         this.setupSeconds[label] = (Date.now() - started) / 1000;
         return value;
     }
-}
-
-/** A copy of a state object without the values marked secret. */
-function stripSecretMarked(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(stripSecretMarked);
-    if (value && typeof value === "object") {
-        const o = value as Record<string, unknown>;
-        if (isSecretMarked(o)) return "[secret]";
-        return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, stripSecretMarked(v)]));
-    }
-    return value;
 }

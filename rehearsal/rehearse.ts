@@ -9,12 +9,15 @@
  *
  * Builds two sandbox hosts (real sshd, PostgreSQL, Redis, rsync, nginx; stand-ins only for what cannot run
  * here: systemd, the Mastodon Ruby app, AWS, Cloudflare), seeds a synthetic instance on *source*, runs the
- * UNCHANGED program through the engine stand-in, and prints the timeline, the downtime window, the parity
- * report and where DNS points. Exits non-zero when any phase or check fails.
+ * UNCHANGED program through the real Pulumi CLI (stand-in provider plugins for AWS and Cloudflare, and for
+ * @pulumi/command while its plugin cannot be built here), and prints the timeline, the downtime window, the
+ * parity report and where DNS points. Exits non-zero when any phase or check fails.
  */
 import { Rehearsal } from "./rehearsal";
+import { readState } from "./pulumi/runner";
 import { SizeName } from "./instance/generate";
 import { rehearseClose } from "./close/rehearse-close";
+import { pluginsLine } from "./pulumi/tools";
 
 function arg(name: string, fallback: string): string {
     const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +37,7 @@ async function main(): Promise<number> {
     // Parity compares with the source as its services stopped (fingerprinted after the cutover): no baseline at setup.
     const r = new Rehearsal({ size, targetKind, echo: true, noBaseline: true, config: { dbStrategy: strategy } });
     console.log(
-        `== rehearsal: ${size} instance, target ${targetKind}, dbStrategy ${strategy} (TEST STAND-INS: engine, systemd, Mastodon app, AWS, Cloudflare)`,
+        `== rehearsal: ${size} instance, target ${targetKind}, dbStrategy ${strategy} (real Pulumi CLI; TEST STAND-INS: systemd, Mastodon app, provider plugins ${pluginsLine()})`,
     );
     r.setup();
     const s = r.bundle!.summary;
@@ -44,7 +47,7 @@ async function main(): Promise<number> {
     );
 
     for (const phase of ["prepare", "cutover", "complete"]) {
-        console.log(`\n== pulumi config set phase ${phase} && pulumi up`);
+        console.log(`\n== phase ${phase}`);
         const run = await r.phase(phase);
         if (!run.ok) {
             console.log(`\n${r.timeline()}\n\nphase ${phase} FAILED:\n${run.error}`);
@@ -70,7 +73,9 @@ async function main(): Promise<number> {
     for (const [reason, n] of reasons) console.log(`  expected by design: ${n} x ${reason}`);
     console.log(`  unexpected differences: ${parity.differences.length}`);
     console.log(`\n== DNS record: ${dns?.content} TTL ${dns?.ttl}; target server /health through nginx: ${health}`);
-    console.log(`== secrets in engine state/log/outputs: ${leaks.length === 0 ? "none" : leaks.length}`);
+    console.log(`== secrets in plaintext in the checkpoint, stack files, log or outputs: ${leaks.length === 0 ? "none" : leaks.length}`);
+    const commands = readState(r.statePath).resources.filter(x => x.type === "command:remote:Command").length;
+    console.log(`== checkpoint (pulumi stack export): ${r.statePath}, ${commands} command:remote:Command resources`);
     console.log(`== summary: ${r.saveSummary({ parity: { identical: parity.identical, differences: parity.differences }, dns })}`);
     const ok = parity.identical && health === "OK" && leaks.length === 0;
     console.log(ok ? "== rehearsal passed" : "== rehearsal FAILED");

@@ -1,6 +1,6 @@
 /**
  * A rehearsal of closing an instance (operation close): the sandbox's *source* host runs the instance, the
- * UNCHANGED program runs each closing phase through the engine stand-in, with the notice, download and
+ * UNCHANGED program runs each closing phase through the real Pulumi CLI, with the notice, download and
  * tombstone periods shortened by the test-only key `closeTestPeriodSeconds`. Around it, the stand-ins of what
  * lies outside (`servers.ts`, on the sandbox bridge): the remote servers that receive the `Delete`
  * activities, and an S3-compatible server (s3rver) for the archive upload.
@@ -12,7 +12,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Fault, readState, up } from "../engine/runner";
+import { Fault, readState, up } from "../pulumi/runner";
 import { PhaseRun, Rehearsal } from "../rehearsal";
 import { BRIDGE_ADDR, DEFAULT_DOMAIN, HostName, onHost, REPO_ROOT, SANDBOX_ID } from "../sandbox/sandbox";
 import { SizeName } from "../instance/generate";
@@ -158,23 +158,15 @@ export class Closure {
         };
         const config = { ...base.config };
         for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = v;
+        // The archive bucket's region, as an admin sets it (the AWS provider refuses to start without one).
+        config["aws:region"] = "us-east-1";
         return { config, secretKeys: base.secretKeys };
     }
 
-    /** `pulumi config set closePhase <phase> && pulumi up`, through the engine stand-in. */
+    /** `pulumi config set closePhase <phase> && pulumi up`, through the real CLI. */
     async phase(closePhase: string, faults: Fault[] = []): Promise<PhaseRun> {
         const { config, secretKeys } = this.stackConfig(closePhase);
-        const result = await up({
-            projectDir: REPO_ROOT,
-            project: PROJECT,
-            stack: "rehearsal-close",
-            config,
-            secretKeys,
-            statePath: this.r.statePath,
-            logPath: this.r.logPath,
-            echo: this.opts.echo,
-            faults,
-        });
+        const result = await up({ ...this.r.operation("rehearsal-close", config, secretKeys), echo: this.opts.echo, faults });
         const run = { phase: closePhase, ...result };
         this.r.runs.push(run);
         return run;
@@ -373,25 +365,20 @@ export class Closure {
     }
 
     /**
-     * Where the upload credentials' secret (the recorded IAM access key's) shows outside the values the
-     * engine's state marks secret: the log, or any resource's plain inputs and outputs. Empty when it never leaked.
+     * Where the upload credentials' secret (the IAM access key's, as the stand-in AWS account issued it) shows in
+     * plaintext: the log, or the checkpoint (where Pulumi keeps it encrypted). Empty when it never leaked.
      */
     uploadSecretLeaks(): string[] {
-        const state = readState(this.r.statePath);
-        const key = state.resources.find(x => x.type === "aws:iam/accessKey:AccessKey");
-        const secret = key ? String(key.outputs.secret ?? "") : "";
+        const secret = accessKeySecret(this.r.awsStatePath);
         if (!secret) return [];
         const found: string[] = [];
-        if (readFileSync(this.r.logPath, "utf8").includes(secret)) found.push("engine log");
-        for (const r of state.resources.filter(x => x !== key)) {
-            const inputs = { ...r.inputs } as Record<string, unknown>;
-            for (const path of r.secretPaths) delete inputs[path];
-            if (JSON.stringify([inputs, r.outputs]).includes(secret)) found.push(r.name);
-        }
+        if (readFileSync(this.r.logPath, "utf8").includes(secret)) found.push("pulumi log");
+        for (const r of readState(this.r.statePath).resources)
+            if (JSON.stringify([r.inputs, r.outputs]).includes(secret)) found.push(r.name);
         return found;
     }
 
-    /** DNS records in the engine's state (recorded, as Cloudflare is a stand-in). */
+    /** DNS records in the checkpoint. */
     dnsState(): string[] {
         return readState(this.r.statePath)
             .resources.filter(x => x.type === "cloudflare:index/dnsRecord:DnsRecord")
@@ -404,6 +391,19 @@ export class Closure {
             .split("\n")
             .filter(l => l.includes(`${step} |`));
     }
+}
+
+/** The secret of the (last) IAM access key the stand-in AWS account issued, or "". */
+function accessKeySecret(awsStatePath: string): string {
+    if (!existsSync(awsStatePath)) return "";
+    return findSecret(JSON.parse(readFileSync(awsStatePath, "utf8")));
+}
+
+function findSecret(v: unknown): string {
+    if (!v || typeof v !== "object") return "";
+    const o = v as Record<string, unknown>;
+    if (typeof o.secret === "string" && typeof o.user === "string") return o.secret;
+    return Object.values(o).map(findSecret).filter(Boolean).pop() ?? "";
 }
 
 /** The status table as text. */

@@ -66,6 +66,19 @@ describe("config validation", () => {
         expect(problems.join("\n")).toContain(expected);
     });
 
+    it("rejects an EC2 target without the AWS provider's region (aws:region or AWS_REGION), naming the key", () => {
+        const problems = (env: { awsRegion?: string }) => {
+            try {
+                parseConfig(baseConfig(awsOverrides), secrets, env);
+                return [];
+            } catch (e) {
+                return (e as ConfigError).problems;
+            }
+        };
+        expect(problems({}).join("\n")).toContain("aws:region is required when targetKind is aws: pulumi config set aws:region");
+        expect(problems({ awsRegion: "eu-central-1" })).toEqual([]);
+    });
+
     it("rejects an SSH key stored in plaintext", () => {
         expect(problemsOf(baseConfig(), new Set(["targetSshKey"])).join("\n")).toContain(
             "sourceSshKey is stored in plaintext: pulumi config rm sourceSshKey && pulumi config set --secret sourceSshKey",

@@ -126,6 +126,8 @@ export async function runProgram(
     const secretKeys = ["sourceSshKey", "targetSshKey"].filter(k => !(options.plainKeys ?? []).includes(k));
     const all: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) if (v !== undefined) all[`${PROJECT}:${k}`] = v;
+    // The AWS provider's region, as an admin sets it (an EC2 target is refused without it).
+    all["aws:region"] = "eu-central-1";
     pulumi.runtime.setAllConfig(
         all,
         secretKeys.map(k => `${PROJECT}:${k}`),
