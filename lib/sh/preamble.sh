@@ -10,7 +10,8 @@
 #    output again without running anything.
 # Helpers: log, die, as_user, psql_admin, db_exists, db_tables, db_set_aside, heartbeat, result.
 
-log() { printf '[%s] %s: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "$*"; }
+# Log lines are cut at 4000 bytes (the command provider reads lines of up to 64 KiB; a longer one hangs the step).
+log() { local m="$*"; printf '[%s] %s: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "${m:0:4000}"; }
 die() {
   printf '[%s] %s: ERROR: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "$*" >&2
   exit 1
@@ -49,6 +50,9 @@ STARTED=$(date +%s)
 rm -f "$WORK/$STEP.result.tmp"
 # result LINE: print a line of the step's output that the program reads, and keep it for lib/sh/keep.sh.
 result() {
+  # The command provider reads output lines with a 64 KiB limit, and a longer one hangs the step for good
+  # (the pipe that feeds its logger is never read again): refuse it instead.
+  ((${#1} <= 60000)) || die "result line of ${#1} bytes is over the 60000 the command provider can read"
   printf '%s\n' "$1"
   printf '%s\n' "$1" >>"$WORK/$STEP.result.tmp"
 }

@@ -182,11 +182,24 @@ class Faults {
     }
 }
 
-/** The first lines of the CLI's error worth reading (its `error:` lines), else its message's end. */
+/**
+ * The CLI's errors worth reading: each `error:` line with the indented lines that continue it (a config error
+ * lists its problems below it), once each; else the message's end.
+ */
 function conciseError(e: unknown): string {
     const text = e instanceof Error ? e.message : String(e);
-    const lines = text.split("\n").filter(l => /^\s*error: /.test(l));
-    return (lines.length > 0 ? lines.map(l => l.trim()) : text.split("\n").slice(-20)).join("\n");
+    const errors: string[] = [];
+    let current: string[] | undefined;
+    for (const line of text.split("\n")) {
+        if (/^\s*error: /.test(line)) {
+            current = [line.trim()];
+            errors.push("");
+        } else if (current && /^\s+\S/.test(line) && !/^\s+at /.test(line)) current.push(line.trimEnd());
+        else current = undefined;
+        if (current) errors[errors.length - 1] = current.join("\n");
+    }
+    const unique = [...new Set(errors.filter(Boolean))];
+    return (unique.length > 0 ? unique : text.split("\n").slice(-20)).join("\n");
 }
 
 function exportCheckpoint(): Promise<unknown> {
@@ -195,24 +208,13 @@ function exportCheckpoint(): Promise<unknown> {
             path.join(opts.cliRoot, "bin", "pulumi"),
             ["stack", "export", "--stack", opts.stack, "--non-interactive"],
             { cwd: opts.workDir, env: { ...process.env, ...opts.envVars, PULUMI_HOME: opts.pulumiHome }, maxBuffer: 1 << 28 },
-            (err, stdout, stderr) => (err ? reject(new Error(`pulumi stack export: ${stderr || err.message}`)) : resolve(JSON.parse(stdout))),
+            (err, stdout, stderr) =>
+                err ? reject(new Error(`pulumi stack export: ${stderr || err.message}`)) : resolve(JSON.parse(stdout)),
         ),
     );
 }
 
-async function main(): Promise<UpResult> {
-    const t0 = Date.now();
-    const pulumiCommand = await PulumiCommand.get({ root: opts.cliRoot });
-    const stack: Stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: opts.stack, projectName: opts.project, program },
-        {
-            workDir: opts.workDir,
-            pulumiHome: opts.pulumiHome,
-            pulumiCommand,
-            secretsProvider: "passphrase",
-            envVars: opts.envVars,
-        },
-    );
+async function setConfig(stack: Stack): Promise<void> {
     // `pulumi config set` (--secret for the secret keys) of exactly the stack's config: keys no longer given go
     // (read after the set: the CLI refuses to list the config of a stack that lacks a required key).
     // Lists and maps are set structured (`pulumi config set --path 'key[0]' …`, as Pulumi.<stack>.yaml holds a YAML
@@ -235,9 +237,25 @@ async function main(): Promise<UpResult> {
             ),
         ),
     );
-    const stale = Object.keys(await stack.getAllConfig()).filter(k => !(k in opts.config));
+    // A stack that lacks a required key cannot even list its config: the operation itself reports that.
+    const current = await stack.getAllConfig().catch(() => ({}));
+    const stale = Object.keys(current).filter(k => !(k in opts.config));
     if (stale.length > 0) await stack.removeAllConfig(stale);
+}
 
+async function main(): Promise<UpResult> {
+    const t0 = Date.now();
+    const pulumiCommand = await PulumiCommand.get({ root: opts.cliRoot });
+    const stack: Stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: opts.stack, projectName: opts.project, program },
+        {
+            workDir: opts.workDir,
+            pulumiHome: opts.pulumiHome,
+            pulumiCommand,
+            secretsProvider: "passphrase",
+            envVars: opts.envVars,
+        },
+    );
     const steps = new Steps();
     const faults = new Faults(opts.faults);
     const started = Date.now();
@@ -251,6 +269,7 @@ async function main(): Promise<UpResult> {
     let error: string | undefined;
     let outputs: Record<string, unknown> = {};
     try {
+        await setConfig(stack);
         if (opts.destroy) await stack.destroy({ ...common, excludeProtected: opts.excludeProtected });
         else if (opts.refresh) await stack.refresh(common);
         else if (opts.preview) await stack.preview({ ...common, ...(opts.plan ? { plan: opts.plan } : {}) });

@@ -6,16 +6,17 @@
  * Cloudflare and command plugins are installed. Secret config values are masked as [secret] in every line
  * written to the log or the terminal.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { cliRoot, pluginsLine, pulumiHome, TSX_LOADER } from "./tools";
-import type { UpOptions, UpResult } from "./types";
+import { cliRoot, pluginsLine, policyShimDir, pulumiHome, TSX_LOADER } from "./tools";
+import { revealedStateOf } from "./state";
+import type { State, UpOptions, UpResult } from "./types";
 
 export type { Fault, StepEvent, StepOp, UpOptions, UpResult, State, StateResource } from "./types";
-export { readState, stateResource, isSecretValue } from "./state";
+export { readState, stateResource, isSecretValue, revealed } from "./state";
 
 const CHILD = path.join(__dirname, "child.ts");
 
@@ -61,6 +62,7 @@ function prepare(opts: UpOptions): ChildOptions {
             PULUMI_CONFIG_PASSPHRASE: fs.readFileSync(passphraseFile, "utf8"),
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            ...(opts.policyPacks?.length ? { PATH: `${policyShimDir()}:${process.env.PATH ?? ""}` } : {}),
             ...(opts.awsAddress ? { REHEARSAL_AWS_ADDRESS: opts.awsAddress } : {}),
             ...opts.env,
         },
@@ -152,6 +154,34 @@ export function destroy(opts: UpOptions): Promise<UpResult> {
 /** `pulumi refresh`. */
 export function refresh(opts: UpOptions): Promise<UpResult> {
     return up({ ...opts, refresh: true });
+}
+
+/**
+ * The CLI itself on the stack of `opts` (`pulumi <args> --stack <stack> --non-interactive`, in the stack's
+ * workspace, with its backend and passphrase), e.g. `state unprotect --all --yes`; returns its stdout, throws
+ * when it fails. With `log`, the command and its output go to the log as an admin would see them.
+ */
+export function cli(opts: UpOptions, args: string[], { log = false } = {}): string {
+    const child = prepare(opts);
+    const out = execFileSync(path.join(child.cliRoot, "bin", "pulumi"), [...args, "--stack", opts.stack, "--non-interactive"], {
+        cwd: child.workDir,
+        env: { ...process.env, ...child.envVars, PULUMI_HOME: child.pulumiHome },
+        maxBuffer: 1 << 28,
+        stdio: ["ignore", "pipe", "pipe"],
+    }).toString();
+    if (log && opts.logPath) {
+        const mask = secretMasker(opts.config, opts.secretKeys);
+        fs.appendFileSync(opts.logPath, mask(`$ pulumi ${args.join(" ")}\n${out}${out.endsWith("\n") || !out ? "" : "\n"}`));
+    }
+    return out;
+}
+
+/**
+ * `pulumi stack export --show-secrets` of the stack of `opts`: its checkpoint with the secrets decrypted, for
+ * checks that need a secret's value (a connection's user, a secret output). Kept in memory only.
+ */
+export function revealedState(opts: UpOptions): State {
+    return revealedStateOf(JSON.parse(cli(opts, ["stack", "export", "--show-secrets"])));
 }
 
 /** "pulumi v3.x.y (real)", from the CLI itself. */

@@ -62,6 +62,32 @@ export function readState(path: string): State {
     return stateOf(JSON.parse(fs.readFileSync(path, "utf8")));
 }
 
+/** A value of a `pulumi stack export --show-secrets` with every secret replaced by its plaintext value. */
+export function revealed(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(revealed);
+    if (!v || typeof v !== "object") return v;
+    const o = v as Raw;
+    if (isSecretValue(o)) return typeof o.plaintext === "string" ? revealed(JSON.parse(o.plaintext)) : o;
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, revealed(x)]));
+}
+
+/**
+ * A checkpoint exported with `--show-secrets`, simplified, its secrets in plaintext (`secretPaths` still says
+ * which values were secret). For checks only: never written to disk.
+ */
+export function revealedStateOf(checkpoint: unknown): State {
+    const state = stateOf(checkpoint);
+    return {
+        ...state,
+        outputs: revealed(state.outputs) as Record<string, unknown>,
+        resources: state.resources.map(r => ({
+            ...r,
+            inputs: revealed(r.inputs) as Record<string, unknown>,
+            outputs: revealed(r.outputs) as Record<string, unknown>,
+        })),
+    };
+}
+
 export function stateResource(state: State, type: string, name: string): StateResource | undefined {
     return state.resources.find(r => r.type === type && r.name === name);
 }

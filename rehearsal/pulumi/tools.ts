@@ -90,6 +90,26 @@ export function pulumiHome(): string {
     return home;
 }
 
+/**
+ * A directory for PATH holding `pulumi-analyzer-policy-nodejs`: without a Node.js language host (its module
+ * cannot be fetched here), the CLI runs a policy pack through that plugin instead
+ * (sdk/go/common/resource/plugin/analyzer_plugin.go, NewPolicyAnalyzer: the fallback for a runtime with no
+ * language plugin). STAND-IN for the language host's RunPlugin: it runs the SDK's own
+ * `@pulumi/pulumi/cmd/run-policy-pack`, resolved from the policy pack's directory (the plugin's cwd), as the
+ * language host does.
+ */
+export function policyShimDir(): string {
+    const dir = path.join(pulumiHome(), "policy-shim");
+    const file = path.join(dir, "pulumi-analyzer-policy-nodejs");
+    const text =
+        "#!/bin/sh\n# STAND-IN for pulumi-language-nodejs's RunPlugin of a policy pack (rehearsal/pulumi/tools.ts).\n" +
+        `run=$("${process.execPath}" -e "console.log(require.resolve('@pulumi/pulumi/cmd/run-policy-pack'))") || exit 1\n` +
+        `exec "${process.execPath}" "$run" "$@"\n`;
+    fs.mkdirSync(dir, { recursive: true });
+    if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== text) fs.writeFileSync(file, text, { mode: 0o755 });
+    return dir;
+}
+
 /** Which plugins the rehearsal's PULUMI_HOME holds: "command 1.2.1 (STAND-IN), aws 7.48.0 (STAND-IN), …". */
 export function pluginsLine(): string {
     pulumiHome();

@@ -975,3 +975,29 @@ describe.runIf(spawnSync("which", ["inotifywait"]).status === 0)(
         });
     },
 );
+
+describe("no step prints a line the command provider cannot read (lib/sh/preamble.sh)", () => {
+    // pulumi-resource-command reads output with a 64 KiB bufio.Scanner: a longer line stops its logger and the
+    // step hangs for good. `result` refuses such a line; `log` cuts its message at 4000 bytes.
+    const step = (body: string) => {
+        const work = mkdtempSync(join(tmpdir(), "mm-lines-"));
+        const preamble = readFileSync(lib("preamble"), "utf8");
+        return spawnSync("bash", ["-c", `STEP=unit-step\nWORK='${work}'\n${preamble}\n${body}`], { encoding: "utf8" });
+    };
+
+    it("result refuses a line over 60000 bytes, before printing it", () => {
+        const r = step(`result "FACTS $(head -c 70000 /dev/zero | tr '\\0' x)"`);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain("result line of 70006 bytes is over the 60000 the command provider can read");
+        expect(r.stdout.split("\n").every(l => l.length < 65536)).toBe(true);
+        expect(step(`result "FACTS $(head -c 50000 /dev/zero | tr '\\0' x)"`).status).toBe(0);
+    });
+
+    it("log cuts a long message at 4000 bytes", () => {
+        const r = step(`log "$(head -c 100000 /dev/zero | tr '\\0' y)"`);
+        expect(r.status).toBe(0);
+        const line = r.stdout.split("\n").find(l => l.includes("unit-step: y"))!;
+        expect(line.length).toBeLessThan(4100);
+        expect(line.endsWith("y".repeat(100))).toBe(true);
+    });
+});
