@@ -16,6 +16,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./lib/config";
+import { ConfigError } from "./lib/config-parse";
+import { agentSocketProblem } from "./lib/agent-socket";
 import { MigrationConfig } from "./lib/config-types";
 import { CloseHistory } from "./lib/close-phase";
 import { closeRunbook } from "./close";
@@ -71,8 +73,11 @@ async function lastDeployment(): Promise<CloseHistory & { dnsContent?: string; d
 const present = <T>(...resources: (T | undefined)[]): T[] => resources.filter((r): r is T => r !== undefined);
 
 async function main() {
-    // Read and validate the whole stack config; then move the instance, or close it (close.ts).
+    // Read and validate the whole stack config, and the SSH agent the command provider would use; then move the
+    // instance, or close it (close.ts).
     const cfg = loadConfig();
+    const agent = await agentSocketProblem();
+    if (agent) throw new ConfigError([agent]);
     const last = await lastDeployment();
     if (cfg.operation === "close") return closeRunbook(cfg, last);
     if (last.operation === "close") {

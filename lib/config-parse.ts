@@ -220,6 +220,13 @@ export function parseConfig(
             !v || /^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+$/.test(v.trim()),
             `${key} must look like "ssh-ed25519 AAAA..." (ssh-keyscan output without the host name): ${set(key, "'ssh-ed25519 AAAA...'")}`,
         );
+        // pulumi-resource-command offers only the pinned key's type as host key algorithm: for ssh-rsa that is the
+        // SHA-1 `ssh-rsa` signature, which OpenSSH 8.8 and later refuse, so every connection would fail.
+        r.check(
+            !/^ssh-rsa /.test(v.trim()),
+            `${key} pins an ssh-rsa key: the command provider would then accept only SHA-1 ssh-rsa signatures, which OpenSSH 8.8 and later refuse (every connection fails). ` +
+                `Pin the server's ed25519 key instead: ssh-keyscan -t ed25519 <host>, then ${set(key, "'ssh-ed25519 AAAA...'")}`,
+        );
     }
 
     const sourcePort = r.integer("sourcePort", 1, 65535);

@@ -16,6 +16,8 @@ import type { StepEvent, StepOp, UpResult } from "./types";
 const [optionsFile, resultFile] = process.argv.slice(2);
 const opts = JSON.parse(fs.readFileSync(optionsFile!, "utf8")) as ChildOptions;
 const FAULT_SH = path.join(__dirname, "..", "sandbox", "fault.sh");
+// The program sees the environment the CLI runs with, as under a language host (which the CLI starts with its own).
+Object.assign(process.env, opts.envVars);
 
 function say(line: string): void {
     process.stdout.write(line + "\n");

@@ -162,6 +162,16 @@ describe("what the real CLI checks before the program runs (Pulumi.yaml declarat
     });
 });
 
+describe("the environment the CLI runs in", { timeout: 120_000 }, () => {
+    it("a stale SSH_AUTH_SOCK (the command provider would fail every connection with it) is refused before any step", async () => {
+        const o = options(moveConfig());
+        const r = await preview({ ...o, env: { ...o.env, SSH_AUTH_SOCK: join(dir, "no-agent.sock") } });
+        expect(r.ok).toBe(false);
+        expect(r.error).toContain(`SSH_AUTH_SOCK=${join(dir, "no-agent.sock")} cannot be reached (ENOENT)`);
+        expect(r.events.filter(e => e.type === "command:remote:Command")).toEqual([]);
+    });
+});
+
 describe("preview of a new stack: every step's output unknown", { timeout: 120_000 }, () => {
     let o: UpOptions;
     let r: UpResult;

@@ -60,6 +60,11 @@ describe("config validation", () => {
         ],
         ["aws with a target host", { ...awsOverrides, targetHost: "198.51.100.20" }, "targetHost must be empty when targetKind is aws"],
         ["aws AMI malformed", { ...awsOverrides, awsAmi: "ubuntu-24.04" }, "awsAmi must be an AMI id"],
+        [
+            "ssh-rsa host key pinned (the command provider then offers only SHA-1 ssh-rsa, refused by OpenSSH >= 8.8)",
+            { sourceHostKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" },
+            "sourceHostKey pins an ssh-rsa key: the command provider would then accept only SHA-1 ssh-rsa signatures",
+        ],
     ];
     it.each(malformed)("rejects %s, naming the key", (_, overrides, expected) => {
         const problems = problemsOf(baseConfig(overrides));
