@@ -9,8 +9,8 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-import { destroy, Fault, preview, refresh, StepEvent, up, UpOptions, UpResult } from "./pulumi/runner";
+import { dirname, join, resolve } from "node:path";
+import { cli, destroy, Fault, preview, refresh, revealedState, State, StepEvent, up, UpOptions, UpResult } from "./pulumi/runner";
 import { readRecord, seedZone } from "./providers/cloudflare/zone";
 import { generateInstance, InstanceBundle, SizeName } from "./instance/generate";
 import { loadInstance } from "./instance/load";
@@ -24,6 +24,7 @@ import {
     HostName,
     onHost,
     REPO_ROOT,
+    SANDBOX_DIR,
     SEARCH_ENGINE_UP,
     sandboxUp,
     SOURCE_ADDR,
@@ -79,6 +80,12 @@ export const RECORD_ID = "fedcba9876543210fedcba9876543210";
 export const NORMAL_TTL = 3600;
 
 /**
+ * Where rehearsals keep their directories (state, log, stand-in clouds, artefacts): beside the sandbox's own
+ * directory, `<repo>/.rehearsal` by default; with `REHEARSAL_DIR=/tmp/x/sandbox` (a second sandbox), `/tmp/x`.
+ */
+export const RUNS_DIR = dirname(SANDBOX_DIR);
+
+/**
  * Where a rehearsal directory's Pulumi files live (backend, stack workspace, passphrase): outside the project,
  * `$REHEARSAL_PULUMI_DIR` or ~/.cache/mastodon-migration/rehearsal, one folder per rehearsal directory.
  */
@@ -120,7 +127,7 @@ export class Rehearsal {
     readonly setupSeconds: Record<string, number> = {};
 
     constructor(readonly opts: RehearsalOptions = {}) {
-        this.dir = opts.dir ?? join(REPO_ROOT, ".rehearsal", "run");
+        this.dir = opts.dir ?? join(RUNS_DIR, "run");
         this.statePath = join(this.dir, "state.json");
         this.logPath = join(this.dir, "pulumi.log");
         this.pulumiDir = pulumiDirFor(this.dir);
@@ -256,6 +263,19 @@ export class Rehearsal {
         const run = { phase: `destroy${opts.excludeProtected ? " --exclude-protected" : ""}`, ...result };
         this.runs.push(run);
         return run;
+    }
+
+    /**
+     * The stack's checkpoint with its secrets decrypted (`pulumi stack export --show-secrets`), for checks of
+     * secret values such as a step's connection; kept in memory only.
+     */
+    revealedState(stack = "rehearsal"): State {
+        return revealedState(this.operation(stack, {}, []));
+    }
+
+    /** `pulumi state unprotect --all --yes` on the stack (logged as the admin would type it). */
+    unprotectAll(stack = "rehearsal"): void {
+        cli(this.operation(stack, {}, []), ["state", "unprotect", "--all", "--yes"], { log: true });
     }
 
     private engineOptions(phase: string): UpOptions {
@@ -540,7 +560,7 @@ export class Rehearsal {
      * moment the target server answered its health check through nginx.
      */
     downtime(): { seconds: number; from: string; to: string } | undefined {
-        const events = this.events().filter(e => e.ok && e.op !== "same");
+        const events = this.events().filter(e => e.ok && e.op !== "same" && !e.planned);
         const stop = events.find(e => e.name === "source-services-stop");
         const healthy = events.find(e => e.name === "app-health");
         if (!stop || !healthy) return undefined;
@@ -557,7 +577,9 @@ export class Rehearsal {
         const lines: string[] = [];
         for (const run of this.runs) {
             lines.push(`phase ${run.phase}: ${run.ok ? "ok" : `FAILED (${(run.error ?? "").split("\n")[0]})`}`);
-            for (const e of run.events.filter(x => x.op !== "same" && x.type.startsWith("command:"))) {
+            const planned = run.events.filter(x => x.planned && x.type.startsWith("command:"));
+            if (planned.length > 0) lines.push(`  (planned: ${planned.filter(x => x.op !== "same").length} steps to run, none run)`);
+            for (const e of run.events.filter(x => x.op !== "same" && !x.planned && x.type.startsWith("command:"))) {
                 lines.push(
                     `  ${e.ok ? "✓" : "✗"} ${e.op.padEnd(8)} ${e.name.padEnd(26)} ${(e.host ?? "").padEnd(11)} ${e.seconds.toFixed(1).padStart(6)} s`,
                 );

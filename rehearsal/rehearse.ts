@@ -13,6 +13,7 @@
  * @pulumi/command while its plugin cannot be built here), and prints the timeline, the downtime window, the
  * parity report and where DNS points. Exits non-zero when any phase or check fails.
  */
+import { join } from "node:path";
 import { Rehearsal } from "./rehearsal";
 import { readState } from "./pulumi/runner";
 import { SizeName } from "./instance/generate";
@@ -48,7 +49,16 @@ async function main(): Promise<number> {
 
     for (const phase of ["prepare", "cutover", "complete"]) {
         console.log(`\n== phase ${phase}`);
-        const run = await r.phase(phase);
+        // The cutover as the CI example runs it: the reviewed plan saved, then exactly that plan applied.
+        const plan = join(r.dir, "cutover.plan.json");
+        if (phase === "cutover") {
+            const reviewed = await r.preview(phase, { plan });
+            if (!reviewed.ok) {
+                console.log(`\npreview of phase ${phase} FAILED:\n${reviewed.error}`);
+                return 1;
+            }
+        }
+        const run = phase === "cutover" ? await r.applyPlan(phase, plan) : await r.phase(phase);
         if (!run.ok) {
             console.log(`\n${r.timeline()}\n\nphase ${phase} FAILED:\n${run.error}`);
             return 1;

@@ -245,7 +245,7 @@ describe("the example GitHub Actions workflow", () => {
         for (const step of pulumiSteps(wf.jobs.preview)) expect(step.with!.command).not.toBe("up");
     });
 
-    it("on a manual run, plans then sets the phase and runs pulumi up for that stack only", () => {
+    it("on a manual run, sets the phase, saves the reviewed plan, and pulumi up applies exactly that plan", () => {
         for (const name of ["plan", "up"]) {
             const job = wf.jobs[name];
             expect(condition(job.if, dispatch("prod", "cutover"))).toBe(true);
@@ -257,13 +257,30 @@ describe("the example GitHub Actions workflow", () => {
             expect(job.steps[setPhase].run!.trim()).toBe('pulumi config set phase "$PHASE" --stack "$STACK"');
             expect(job.steps[setPhase].env).toMatchObject({ PHASE: "${{ inputs.phase }}", STACK: "${{ inputs.stack }}" });
             // The CLI is installed by pulumi/actions (no command) before it is used, and the command runs after.
+            expect(steps).toHaveLength(1);
             expect(steps[0].with?.command).toBeUndefined();
             expect(job.steps.indexOf(steps[0])).toBeLessThan(setPhase);
-            const run = steps.find(s => s.with?.command !== undefined)!;
-            expect(job.steps.indexOf(run)).toBeGreaterThan(setPhase);
-            expect(run.with!["stack-name"]).toBe("${{ inputs.stack }}");
-            expect(run.with!.command).toBe(name === "up" ? "up" : "preview");
+            const run = job.steps.findIndex(s => /pulumi (preview|up) /.test(s.run ?? ""));
+            expect(run).toBeGreaterThan(setPhase);
+            expect(job.steps[run].env).toMatchObject({ STACK: "${{ inputs.stack }}" });
         }
+        const artifact = "plan-${{ inputs.stack }}-${{ inputs.phase }}";
+        // plan: the preview saves the plan, kept as an artifact of the run.
+        const plan = wf.jobs.plan.steps;
+        const preview = plan.findIndex(s => s.run?.includes('pulumi preview --stack "$STACK" --save-plan plan.json'));
+        expect(preview).toBeGreaterThan(-1);
+        const upload = plan.findIndex(s => s.uses?.startsWith("actions/upload-artifact@"));
+        expect(upload).toBeGreaterThan(preview);
+        expect(plan[upload].with).toMatchObject({ name: artifact, path: "plan.json", "if-no-files-found": "error" });
+        // up: that plan, downloaded, is the only thing pulumi up runs.
+        const up = wf.jobs.up.steps;
+        const download = up.findIndex(s => s.uses?.startsWith("actions/download-artifact@"));
+        expect(up[download].with).toMatchObject({ name: artifact });
+        const apply = up.findIndex(s => /pulumi up --stack "\$STACK" --plan plan\.json --yes/.test(s.run ?? ""));
+        expect(apply).toBeGreaterThan(download);
+        expect(up.filter(s => /pulumi up\b/.test(s.run ?? "")).every(s => s.run!.includes("--plan plan.json"))).toBe(true);
+        // A failed CLI fails the step although its output is piped into the summary.
+        for (const step of [plan[preview], up[apply]]) expect(step.run).toContain('test "${PIPESTATUS[0]}" -eq 0');
         expect(wf.jobs.up.needs).toBe("plan");
     });
 
@@ -283,7 +300,9 @@ describe("the example GitHub Actions workflow", () => {
         expect(text).toMatch(/Required reviewers/);
         // No other job deploys: only "up" runs pulumi up.
         for (const [name, job] of Object.entries(wf.jobs)) {
-            if (name !== "up") for (const s of pulumiSteps(job)) expect(s.with?.command).not.toBe("up");
+            if (name === "up") continue;
+            for (const s of pulumiSteps(job)) expect(s.with?.command).not.toBe("up");
+            for (const s of job.steps) expect(s.run ?? "").not.toMatch(/pulumi up\b/);
         }
     });
 
@@ -309,7 +328,12 @@ describe("the example GitHub Actions workflow", () => {
             const aws = job.steps.find(s => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))!;
             expect(String(aws.with!["role-to-assume"])).toMatch(/\$\{\{.*vars\.AWS_(PREVIEW_)?ROLE_ARN.*\}\}/);
             expect(aws.with).not.toHaveProperty("aws-access-key-id");
-            for (const s of pulumiSteps(job).filter(x => x.with?.command !== undefined)) {
+            const cli = [
+                ...pulumiSteps(job).filter(x => x.with?.command !== undefined),
+                ...job.steps.filter(x => /pulumi (preview|up) /.test(x.run ?? "")),
+            ];
+            expect(cli.length).toBeGreaterThan(0);
+            for (const s of cli) {
                 expect(s.env).toMatchObject({
                     PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
                     CLOUDFLARE_API_TOKEN: "${{ secrets.CLOUDFLARE_API_TOKEN }}",
