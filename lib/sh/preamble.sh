@@ -10,10 +10,21 @@
 #    output again without running anything.
 # Helpers: log, die, as_user, psql_admin, db_exists, db_tables, db_set_aside, heartbeat, result.
 
-# Log lines are cut at 4000 bytes (the command provider reads lines of up to 64 KiB; a longer one hangs the step).
-log() { local m="$*"; printf '[%s] %s: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "${m:0:4000}"; }
+# Progress lines (log, die, the heartbeat) go to the step's output, which `pulumi up` shows only as passing
+# status lines, and are kept in $WORK/$STEP.log on the server (`tail -f` it during a long step; it stays after).
+# They are cut at 4000 bytes (the command provider reads lines of up to 64 KiB; a longer one hangs the step).
+keep_line() { [ -z "${WORK:-}" ] || [ ! -d "$WORK" ] || printf '%s\n' "$1" >>"$WORK/$STEP.log" 2>/dev/null || true; }
+log() {
+  local m="$*" line
+  line=$(printf '[%s] %s: %s' "$(date -u +%H:%M:%S)" "$STEP" "${m:0:4000}")
+  printf '%s\n' "$line"
+  keep_line "$line"
+}
 die() {
-  printf '[%s] %s: ERROR: %s\n' "$(date -u +%H:%M:%S)" "$STEP" "$*" >&2
+  local m="$*" line
+  line=$(printf '[%s] %s: ERROR: %s' "$(date -u +%H:%M:%S)" "$STEP" "${m:0:4000}")
+  printf '%s\n' "$line" >&2
+  keep_line "$line"
   exit 1
 }
 # as_user U cmd...: run a command as U with U's home and rbenv shims on PATH, like Mastodon's units do.
@@ -47,6 +58,7 @@ if ! flock -n 9; then
   flock -w 21600 9 || die "an earlier run still holds $WORK/$STEP.lock after 6 h"
 fi
 STARTED=$(date +%s)
+keep_line "[$(date -u +%Y-%m-%dT%H:%M:%SZ)] $STEP: started"
 rm -f "$WORK/$STEP.result.tmp"
 # result LINE: print a line of the step's output that the program reads, and keep it for lib/sh/keep.sh.
 result() {
@@ -80,6 +92,7 @@ finish() {
     result "mastodon-migration step=$STEP seconds=$(($(date +%s) - STARTED))"
     mv "$WORK/$STEP.result.tmp" "$WORK/$STEP.result"
   fi
+  keep_line "[$(date -u +%Y-%m-%dT%H:%M:%SZ)] $STEP: ended with status $status after $(($(date +%s) - STARTED)) s"
   exit "$status"
 }
 trap finish EXIT

@@ -1001,3 +1001,21 @@ describe("no step prints a line the command provider cannot read (lib/sh/preambl
         expect(line.endsWith("y".repeat(100))).toBe(true);
     });
 });
+
+describe("a step's progress is kept on the server (lib/sh/preamble.sh)", () => {
+    // `pulumi up` shows a step's output lines only as passing status lines: the progress stays in $WORK/$STEP.log.
+    it("log lines, the error of die, and when the step started and ended go to $WORK/$STEP.log", () => {
+        const work = mkdtempSync(join(tmpdir(), "mm-progress-"));
+        const preamble = readFileSync(lib("preamble"), "utf8");
+        const run = (body: string) =>
+            spawnSync("bash", ["-c", `set -euo pipefail\nSTEP=unit-step\nWORK='${work}'\n${preamble}\n${body}`], { encoding: "utf8" });
+        expect(run(`log "copied 3 files"`).status).toBe(0);
+        expect(run(`die "disk full"`).status).toBe(1);
+        const kept = readFileSync(join(work, "unit-step.log"), "utf8").split("\n");
+        expect(kept.some(l => /unit-step: started$/.test(l))).toBe(true);
+        expect(kept.some(l => l.endsWith("unit-step: copied 3 files"))).toBe(true);
+        expect(kept.some(l => /unit-step: ended with status 0 after \d+ s$/.test(l))).toBe(true);
+        expect(kept.some(l => l.endsWith("unit-step: ERROR: disk full"))).toBe(true);
+        expect(kept.some(l => /unit-step: ended with status 1 after \d+ s$/.test(l))).toBe(true);
+    });
+});
