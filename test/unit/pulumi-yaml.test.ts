@@ -51,3 +51,19 @@ describe("Pulumi.yaml", () => {
         else expect(cfg.target.kind).toBe("aws");
     });
 });
+
+describe("the language host starts the program fast", () => {
+    it("Pulumi.yaml names a tsconfig with noCheck, read as the SDK reads it (ts-node then only transpiles)", async () => {
+        const { parse } = await import("yaml");
+        const { readFileSync } = await import("node:fs");
+        const { join } = await import("node:path");
+        const root = join(__dirname, "..", "..");
+        const project = parse(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { runtime: { options: Record<string, unknown> } };
+        const tsconfig = String(project.runtime.options.tsconfig);
+        // @pulumi/pulumi/cmd/run: transpileOnly = PULUMI_NODEJS_TRANSPILE_ONLY, else the tsconfig's compilerOptions.noCheck.
+        const tsutils = require("@pulumi/pulumi/tsutils") as { loadTypeScriptCompilerOptions(path: string): Record<string, unknown> };
+        expect(tsutils.loadTypeScriptCompilerOptions(join(root, tsconfig)).noCheck).toBe(true);
+        // The type check itself is npm test's: the project's tsconfig.json checks.
+        expect(tsutils.loadTypeScriptCompilerOptions(join(root, "tsconfig.json")).noCheck).toBeUndefined();
+    });
+});
