@@ -86,29 +86,6 @@ function notFound(method: string, zoneId: string, id: string): never {
     return apiError(method, `${API}/zones/${zoneId}/dns_records/${id}`, "404 Not Found", 81044, "Record does not exist.");
 }
 
-/** The record as the provider's state (and the program's outputs) have it. */
-function outputsOf(r: ZoneRecord): Props {
-    return clean({
-        zoneId: r.zoneId,
-        name: r.name,
-        type: r.type,
-        content: r.content,
-        ttl: r.ttl,
-        proxied: r.proxied,
-        proxiable: r.proxiable,
-        priority: r.priority,
-        comment: r.comment,
-        commentModifiedOn: r.commentModifiedOn,
-        tags: r.tags,
-        tagsModifiedOn: r.tagsModifiedOn,
-        // resource.go normalizeSettings: materialized with false defaults.
-        settings: { flattenCname: false, ipv4Only: false, ipv6Only: false, ...r.settings },
-        meta: r.meta,
-        createdOn: r.createdOn,
-        modifiedOn: r.modifiedOn,
-    });
-}
-
 /** The inputs that would make this record (what an import compares with the program's), shaped as the program gives them. */
 function inputsOf(r: ZoneRecord): Props {
     return clean({
@@ -121,6 +98,22 @@ function inputsOf(r: ZoneRecord): Props {
         priority: r.priority,
         comment: r.comment,
         tags: r.tags.length ? r.tags : undefined,
+    });
+}
+
+/** The record as the provider's state (and the program's outputs) have it: its inputs and what the API adds. */
+function outputsOf(r: ZoneRecord): Props {
+    return clean({
+        ...inputsOf(r),
+        tags: r.tags,
+        proxiable: r.proxiable,
+        commentModifiedOn: r.commentModifiedOn,
+        tagsModifiedOn: r.tagsModifiedOn,
+        // resource.go normalizeSettings: materialized with false defaults.
+        settings: { flattenCname: false, ipv4Only: false, ipv6Only: false, ...r.settings },
+        meta: r.meta,
+        createdOn: r.createdOn,
+        modifiedOn: r.modifiedOn,
     });
 }
 
