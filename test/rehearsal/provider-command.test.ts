@@ -291,6 +291,29 @@ describe.concurrent("stand-in command provider under the real Pulumi CLI", () =>
         expect(again.outputs.stdout).toBe("out\ndone");
     });
 
+    it("after the first failed step the engine starts no new step, and those already running finish (the imitation went on with independent branches)", async () => {
+        const { stack, dir } = await stackFor("stop-on-failure");
+        const log = path.join(dir, "s.log");
+        const program = async () => {
+            new command.remote.Command("fails", { connection: connection(plain), create: `echo fails >> ${log}; exit 3` });
+            const slow = new command.remote.Command("slow", { connection: connection(plain), create: `sleep 3; echo slow >> ${log}` });
+            new command.remote.Command(
+                "after-slow",
+                { connection: connection(plain), create: `echo after-slow >> ${log}` },
+                { dependsOn: [slow] },
+            );
+            return {};
+        };
+        // The CLI's default (no --continue-on-error), as the program is run.
+        const error = await stack.up({ program }).then(
+            () => "",
+            (e: unknown) => String(e),
+        );
+        expect(error).toContain("Process exited with status 3");
+        expect(fs.readFileSync(log, "utf8").split("\n").filter(Boolean).sort()).toEqual(["fails", "slow"]);
+        expect(Object.keys(await stateResources(stack))).toEqual(["slow"]);
+    });
+
     it("triggers replace (create before delete); without an update command an update runs create; stdin reaches the command", async () => {
         const { stack, dir } = await stackFor("replace");
         const log = path.join(dir, "r.log");
