@@ -94,6 +94,17 @@ export function pulumiDirFor(dir: string): string {
     return join(base, createHash("sha256").update(resolve(dir)).digest("hex").slice(0, 12));
 }
 
+/**
+ * The steps of an operation that changed something (or, in a preview, would): `op name` of each, leaving out
+ * `same` and the `read` of the stack's reference to itself (`last-deployment`, a StackReference the real engine
+ * reads on every operation).
+ */
+export function changes(run: UpResult): string[] {
+    return run.events
+        .filter(e => e.op !== "same" && !(e.op === "read" && e.type === "pulumi:pulumi:StackReference"))
+        .map(e => `${e.op} ${e.name}`);
+}
+
 /** A bash runner inside a sandbox host, in the shape the instance tools expect. */
 export const hostRun =
     (host: HostName): Run =>

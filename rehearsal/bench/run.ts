@@ -10,9 +10,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateInstance, InstanceBundle, SizeName } from "../instance/generate";
 import { loadInstance } from "../instance/load";
-import { hostRun, Rehearsal } from "../rehearsal";
-import { DEFAULT_DOMAIN, onHost, onHostChecked, REPO_ROOT, sandboxUp, SOURCE_ADDR, TARGET_ADDR } from "../sandbox/sandbox";
-import { CONFIG_KEYS } from "../../lib/config-keys";
+import { hostRun, Rehearsal, RUNS_DIR } from "../rehearsal";
+import { DEFAULT_DOMAIN, onHost, onHostChecked, sandboxUp, SOURCE_ADDR, TARGET_ADDR } from "../sandbox/sandbox";
+import { CONFIG_KEYS, PROJECT } from "../../lib/config-keys";
 import { ganttSvg } from "./svg";
 
 export type Strategy = "seed" | "dump" | "replication";
@@ -53,7 +53,7 @@ export interface BenchOptions {
     sizes: SizeName[];
     /** The strategies to run (default all three; without `seed` there is no ratio). */
     strategies?: Strategy[];
-    /** Output directory (default `<repo>/.rehearsal/bench`). */
+    /** Output directory (default `<repo>/.rehearsal/bench`: `bench` in RUNS_DIR, beside the sandbox's directory). */
     dir?: string;
     /** Progress lines. */
     log?: (line: string) => void;
@@ -70,7 +70,7 @@ const DB = "mastodon_production";
 export const replicationAvailable = (): boolean => Object.keys(CONFIG_KEYS).includes("dbStrategy");
 
 export async function runBench(opts: BenchOptions): Promise<{ report: BenchReport; text: string; reportPath: string }> {
-    const dir = opts.dir ?? join(REPO_ROOT, ".rehearsal", "bench");
+    const dir = opts.dir ?? join(RUNS_DIR, "bench");
     const log = opts.log ?? (() => undefined);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -226,7 +226,7 @@ function seedRun(bundle: InstanceBundle, size: string): { result: BenchResult; d
     return { result: { strategy: "seed", size, window, steps, staleDns: { withoutForwarding: window + LOW_TTL } }, dbBytes };
 }
 
-/** The server a step ran on, by its role (the engine records addresses). */
+/** The server a step ran on, by its role (the command provider's call log records addresses). */
 const roleOf = (host?: string) => (host === SOURCE_ADDR ? "source" : host === TARGET_ADDR ? "target" : host);
 
 /** (b)/(c) The program: prepare, then the cutover; the window from the rehearsal's events. */
@@ -248,8 +248,10 @@ async function programRun(bundle: InstanceBundle, size: string, strategy: Strate
     if (!window) throw new Error(`no downtime window in the cutover:\n${r.timeline()}`);
     const t0 = Date.parse(window.from);
     const cutover = r.runs.find(x => x.phase === "cutover")!;
+    // The resources that ran (commands, the DNS record): not the program's components, nor the stack's
+    // reference to itself, which the real engine reports as steps too.
     const steps = cutover.events
-        .filter(e => e.op !== "same" && e.ok)
+        .filter(e => e.op !== "same" && e.ok && !e.type.startsWith("pulumi:") && !e.type.startsWith(`${PROJECT}:`))
         .map(e => ({
             name: e.name,
             host: roleOf(e.host),

@@ -10,10 +10,10 @@
  * (`restoreArchive`), and the final state of the services and DNS.
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Fault, readState, up } from "../pulumi/runner";
-import { PhaseRun, Rehearsal } from "../rehearsal";
+import { Fault, readState, stateResource, up } from "../pulumi/runner";
+import { PhaseRun, Rehearsal, RUNS_DIR } from "../rehearsal";
 import { BRIDGE_ADDR, DEFAULT_DOMAIN, HostName, onHost, REPO_ROOT, SANDBOX_ID } from "../sandbox/sandbox";
 import { SizeName } from "../instance/generate";
 import { PROJECT } from "../../lib/config-keys";
@@ -53,7 +53,7 @@ export class Closure {
     private sample = { user: "", media: "", archive: "" };
 
     constructor(readonly opts: ClosureOptions = {}) {
-        this.dir = opts.dir ?? join(REPO_ROOT, ".rehearsal", "close");
+        this.dir = opts.dir ?? join(RUNS_DIR, "close");
         this.r = new Rehearsal({ size: opts.size ?? "tiny", targetKind: "existing", dir: this.dir, echo: opts.echo });
     }
 
@@ -166,7 +166,7 @@ export class Closure {
     /** `pulumi config set closePhase <phase> && pulumi up`, through the real CLI. */
     async phase(closePhase: string, faults: Fault[] = []): Promise<PhaseRun> {
         const { config, secretKeys } = this.stackConfig(closePhase);
-        const result = await up({ ...this.r.operation("rehearsal-close", config, secretKeys), echo: this.opts.echo, faults });
+        const result = await up({ ...this.r.operation(Closure.STACK, config, secretKeys), echo: this.opts.echo, faults });
         const run = { phase: closePhase, ...result };
         this.r.runs.push(run);
         return run;
@@ -364,17 +364,40 @@ export class Closure {
         return out;
     }
 
+    /** The stack of the closing rehearsal. */
+    static readonly STACK = "rehearsal-close";
+    private uploadSecretSeen = "";
+
     /**
-     * Where the upload credentials' secret (the IAM access key's, as the stand-in AWS account issued it) shows in
-     * plaintext: the log, or the checkpoint (where Pulumi keeps it encrypted). Empty when it never leaked.
+     * The upload credentials' secret (the IAM access key's secret output, which the stand-in AWS account never
+     * writes to its file): from the checkpoint decrypted, remembered once seen (the parked phase deletes the key).
+     */
+    uploadSecret(): string {
+        const key = stateResource(this.r.revealedState(Closure.STACK), "aws:iam/accessKey:AccessKey", "archive-upload");
+        const secret = key?.outputs.secret;
+        if (typeof secret === "string" && secret) this.uploadSecretSeen = secret;
+        return this.uploadSecretSeen;
+    }
+
+    /**
+     * Where the upload credentials' secret shows in plaintext: the log, the checkpoint (where Pulumi keeps it
+     * encrypted), the stack's files and backend. Empty when it never leaked.
      */
     uploadSecretLeaks(): string[] {
-        const secret = accessKeySecret(this.r.awsStatePath);
+        const secret = this.uploadSecret();
         if (!secret) return [];
         const found: string[] = [];
         if (readFileSync(this.r.logPath, "utf8").includes(secret)) found.push("pulumi log");
         for (const r of readState(this.r.statePath).resources)
             if (JSON.stringify([r.inputs, r.outputs]).includes(secret)) found.push(r.name);
+        const files = (dir: string): string[] =>
+            existsSync(dir)
+                ? readdirSync(dir, { withFileTypes: true }).flatMap(e =>
+                      e.isDirectory() ? files(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : [],
+                  )
+                : [];
+        for (const f of files(this.r.pulumiDir)) if (!f.endsWith("passphrase") && readFileSync(f, "utf8").includes(secret)) found.push(f);
+        if (JSON.stringify(this.r.runs.map(r => [r.outputs, r.error, r.events])).includes(secret)) found.push("operation results");
         return found;
     }
 
@@ -385,25 +408,12 @@ export class Closure {
             .map(x => `${x.name}: ${x.inputs.type} ${x.inputs.name} ${x.inputs.content}`);
     }
 
-    /** Lines of the engine log from one step. */
+    /** Lines of the Pulumi log from one step (its output, `    <step> | <line>`). */
     stepLog(step: string): string[] {
         return readFileSync(this.r.logPath, "utf8")
             .split("\n")
             .filter(l => l.includes(`${step} |`));
     }
-}
-
-/** The secret of the (last) IAM access key the stand-in AWS account issued, or "". */
-function accessKeySecret(awsStatePath: string): string {
-    if (!existsSync(awsStatePath)) return "";
-    return findSecret(JSON.parse(readFileSync(awsStatePath, "utf8")));
-}
-
-function findSecret(v: unknown): string {
-    if (!v || typeof v !== "object") return "";
-    const o = v as Record<string, unknown>;
-    if (typeof o.secret === "string" && typeof o.user === "string") return o.secret;
-    return Object.values(o).map(findSecret).filter(Boolean).pop() ?? "";
 }
 
 /** The status table as text. */

@@ -7,6 +7,7 @@
 import { Closure, formatStatusTable } from "./closure";
 import { SizeName } from "../instance/generate";
 import { sandboxDown } from "../sandbox/sandbox";
+import { pluginsLine } from "../pulumi/tools";
 
 const sleep = (s: number) => new Promise(r => setTimeout(r, s * 1000));
 
@@ -34,7 +35,7 @@ export async function rehearseClose(size: SizeName): Promise<number> {
     };
     try {
         console.log(
-            "== closing rehearsal: tiny instance on the sandbox's source host (TEST STAND-INS: engine, systemd, Mastodon app, remote servers, S3, AWS, Cloudflare)",
+            `== closing rehearsal: tiny instance on the sandbox's source host (real Pulumi CLI; TEST STAND-INS: systemd, Mastodon app, remote servers, S3, provider plugins ${pluginsLine()})`,
         );
         await c.setup();
         const locals = c.psql("SELECT count(*) FROM accounts WHERE domain IS NULL");
@@ -113,7 +114,10 @@ export async function rehearseClose(size: SizeName): Promise<number> {
         for (const [unit, state] of Object.entries(c.services())) console.log(`  ${unit.padEnd(20)} ${state}`);
         for (const d of c.dnsState()) console.log(`  DNS ${d}`);
         const leaks = c.r.leakedSecrets();
-        check(leaks.length === 0, "no secret of .env.production or the SSH key in the engine's state, log or outputs");
+        check(
+            leaks.length === 0,
+            "no secret of .env.production or the SSH key in plaintext in the checkpoint, stack files, log or outputs",
+        );
         console.log(failures.length === 0 ? "\n== closing rehearsal passed" : `\n== closing rehearsal FAILED: ${failures.join("; ")}`);
         return failures.length === 0 ? 0 : 1;
     } finally {

@@ -196,9 +196,10 @@ function conciseError(e: unknown): string {
         if (/^\s*error: /.test(line)) {
             current = [line.trim()];
             errors.push("");
-        } else if (current && /^\s+\S/.test(line) && !/^\s+at /.test(line)) current.push(line.trimEnd());
+        } else if (current && /^\s+(\S|$)/.test(line) && !/^\s+at /.test(line)) current.push(line.trimEnd());
         else current = undefined;
-        if (current) errors[errors.length - 1] = current.join("\n");
+        // (An indented blank line is a blank line of the message: a step's output has them; an empty one ends it.)
+        if (current) errors[errors.length - 1] = current.join("\n").trimEnd();
     }
     const unique = [...new Set(errors.filter(Boolean))];
     return (unique.length > 0 ? unique : text.split("\n").slice(-20)).join("\n");

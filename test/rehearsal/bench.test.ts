@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, sandboxDown } from "../../rehearsal/sandbox/sandbox";
+import { RUNS_DIR } from "../../rehearsal/rehearsal";
 import type { BenchReport } from "../../rehearsal/bench/run";
 
 const asRoot = process.getuid?.() === 0;
@@ -17,7 +18,7 @@ afterAll(() => {
 
 describe.runIf(asRoot)("bench", () => {
     it("smoke: --sizes tiny prints the table and BENCH lines, writes report.json and an SVG per cutover", () => {
-        const dir = join(REPO_ROOT, ".rehearsal", "bench-smoke");
+        const dir = join(RUNS_DIR, "bench-smoke");
         const r = spawnSync(
             process.execPath,
             ["--import", "tsx", join(REPO_ROOT, "rehearsal", "bench.ts"), "--sizes", "tiny", "--dir", dir],
@@ -45,6 +46,8 @@ describe.runIf(asRoot)("bench", () => {
             expect(svg).toMatch(/^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
             expect(svg).toContain("downtime window");
             for (const step of res.steps) expect(svg).toContain(`>${step.name}`);
+            // Only what ran on a server, and the DNS switch: no component of the program, no stack reference.
+            for (const step of res.steps) expect(step.host ?? step.name, step.name).toMatch(/^(source|target|dns-\S+)$/);
         }
         expect(results.find(x => x.strategy === "seed")!.steps.map(s => s.name)).toEqual([
             "stop",

@@ -1,5 +1,5 @@
 /**
- * The program's steps, run for real against the two sandbox hosts by the engine stand-in: a whole move,
+ * The program's steps, run for real against the two sandbox hosts through the real Pulumi CLI: a whole move,
  * a rollback, faults in the middle of the restore and of the media transfer, another database role on the
  * target server, and media in object storage. Runs as root (network namespaces); one scenario at a time.
  */
@@ -7,11 +7,12 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readState } from "../../rehearsal/engine/runner";
+import { readState } from "../../rehearsal/pulumi/runner";
 import { Rehearsal } from "../../rehearsal/rehearsal";
 import { HostName, onHost, sandboxDown, setLink, SOURCE_ADDR, TARGET_ADDR } from "../../rehearsal/sandbox/sandbox";
-import { hostRun, PhaseRun } from "../../rehearsal/rehearsal";
+import { changes, hostRun, PhaseRun } from "../../rehearsal/rehearsal";
 import { fingerprint } from "../../rehearsal/instance/parity";
+import { PROJECT } from "../../lib/config-keys";
 
 const asRoot = process.getuid?.() === 0;
 afterAll(() => {
@@ -162,7 +163,7 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(r.dnsRecord()?.content).toBe(TARGET_ADDR);
         r.opts.config = { rollbackAfterDnsMoved: "true" };
         await phases(r, "prepare");
-        // The rollback removed the forwarding first: the instance's site (with its maintenance page) is back.
+        // The rollback removed the forwarding: the instance's own site is enabled again.
         expect(r.onSource("ls /etc/nginx/sites-enabled").trim()).toBe("mastodon");
         for (const unit of ["mastodon-web", "mastodon-sidekiq", "mastodon-streaming", "redis-server"]) {
             expect(r.onSource(`systemctl is-enabled ${unit}`).trim(), unit).toBe("enabled");
@@ -227,7 +228,8 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         await phases(r, "prepare", "cutover", "complete");
         expectMoved(r);
         // Every step logged in as admin and became root through sudo -n (root-only work like systemctl succeeded).
-        const steps = readState(r.statePath).resources.filter(x => x.type === "command:remote:Command");
+        // (The connection is a secret: encrypted in the checkpoint, read from its decrypted export.)
+        const steps = r.revealedState().resources.filter(x => x.type === "command:remote:Command");
         expect(steps.length).toBeGreaterThan(15);
         for (const step of steps) {
             expect((step.inputs.connection as { user: string }).user, step.name).toBe("admin");
@@ -325,7 +327,7 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(r.onSource("ls /var/lib/mastodon-migration/rehearsal/db")).not.toContain(".dump");
         expect(r.fetch("target", "/health")).toBe("OK");
         // The state now holds the new connection and scripts (a later destroy or rollback uses them).
-        const restore = readState(r.statePath).resources.find(x => x.name === "database-restore")!;
+        const restore = r.revealedState().resources.find(x => x.name === "database-restore")!;
         expect((restore.inputs.connection as { user: string }).user).toBe("admin");
     });
 
@@ -451,7 +453,7 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         r.opts.config = { targetSshPublicKey: readFileSync(join(r.dir, "rotated.pub"), "utf8").trim() };
         const rotated = await r.phase("complete");
         expect(rotated.ok, rotated.error).toBe(true);
-        expect(rotated.events.filter(e => e.op !== "same").map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(changes(rotated)).toEqual([]);
         expect(readState(r.statePath).resources.find(x => x.name === "target-key")?.inputs.publicKey).not.toContain("rotated");
 
         // preview after complete: every step decided, none would run, nothing ran, the state untouched.
@@ -461,41 +463,93 @@ describe.runIf(asRoot)("rehearsal scenarios", () => {
         expect(planned.ok, planned.error).toBe(true);
         expect(planned.events.filter(e => e.type.startsWith("command:")).length).toBeGreaterThan(30);
         expect(planned.events.every(e => e.planned)).toBe(true);
-        expect(planned.events.filter(e => e.op !== "same").map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(changes(planned)).toEqual([]);
         expect(printedSince(from)).toEqual([]);
         expect(readFileSync(r.statePath, "utf8")).toBe(stateBefore);
 
-        // pulumi destroy: refused at the first protected resource; what it reached before is only retained.
-        const steps = readState(r.statePath)
-            .resources.filter(x => x.type.startsWith("command:"))
+        // pulumi destroy: the real engine walks the graph backwards and fails at the first protected resource it
+        // reaches (the DNS record, which comes last); what it removed from the stack before and beside it (the
+        // resources no protected one depends on) was only retained: no delete command ran on a server, nothing
+        // was deleted at AWS or Cloudflare.
+        const before = readState(r.statePath).resources;
+        const steps = before
+            .filter(x => x.type.startsWith("command:"))
             .map(x => x.name)
             .sort();
         expect(steps.length).toBeGreaterThan(30);
+        const cloud = () => Object.keys((JSON.parse(readFileSync(r.awsStatePath, "utf8")) as { resources: object }).resources).sort();
+        const account = cloud();
+        expect(account.filter(k => k.startsWith("aws:ec2/instance:Instance "))).toHaveLength(1);
         from = statSync(r.logPath).size;
         const refused = await r.destroy("complete");
         expect(refused.ok).toBe(false);
-        expect(refused.error).toContain("it is protected (protect: true)");
-        expect(refused.events.filter(e => e.op !== "retain" && e.ok).map(e => `${e.op} ${e.name}`)).toEqual([]);
+        expect(refused.error).toMatch(/dnsRecord:DnsRecord::dns-a" cannot be deleted/);
+        expect(refused.events.find(e => e.name === "dns-a")?.error).toContain("because it is protected");
+        // (A component of the program has no provider: its delete is only its removal from the stack.)
+        const component = (type: string) => type.startsWith(`${PROJECT}:`);
+        expect(
+            refused.events.filter(e => !["retain", "discard"].includes(e.op) && !component(e.type)).map(e => `${e.op} ${e.name}`),
+        ).toEqual([]);
         expect(printedSince(from)).toEqual([]);
 
-        // pulumi destroy --exclude-protected: every other resource leaves the stack, each only retained (no
-        // delete command runs on a server); the protected ones stay.
+        // pulumi destroy --exclude-protected: the real CLI keeps the protected resources AND every resource one of
+        // them depends on (the DNS record depends on the whole chain of cutover steps, the instance on its key
+        // pair and firewall): here that is all that is left, so it removes nothing and says so.
         from = statSync(r.logPath).size;
         const destroyed = await r.destroy("complete", { excludeProtected: true });
         expect(destroyed.ok, destroyed.error).toBe(true);
-        // Every step of the stack was retained, by one destroy or the other.
-        const retained = [...refused.events, ...destroyed.events].filter(e => e.type.startsWith("command:") && e.op === "retain");
-        expect(retained.map(e => e.name).sort()).toEqual(steps);
-        expect(destroyed.events.filter(e => e.op !== "retain").map(e => `${e.op} ${e.name}`)).toEqual([]);
-        expect(printedSince(from)).toEqual([]);
+        expect(destroyed.events).toEqual([]);
+        expect(readFileSync(r.logPath).subarray(from).toString()).toMatch(/There were no unprotected resources to destroy/);
         const kept = readState(r.statePath).resources;
-        expect(kept.map(x => `${x.type} ${x.name}`).sort()).toEqual([
+        expect(
+            kept
+                .filter(x => x.protect)
+                .map(x => `${x.type} ${x.name}`)
+                .sort(),
+        ).toEqual([
             "aws:ec2/eip:Eip target-eip",
             "aws:ec2/eipAssociation:EipAssociation target-eip-association",
             "aws:ec2/instance:Instance target-instance",
             "cloudflare:index/dnsRecord:DnsRecord dns-a",
         ]);
-        for (const x of kept) expect(x.options?.protect, x.name).toBe(true);
+        // Every resource left is protected, or a protected one depends on it (directly, through others, or as
+        // its parent); every step that left the stack was retained by the first destroy.
+        const byUrn = new Map(kept.map(x => [x.urn, x]));
+        const needed = new Set<string>();
+        const need = (urn: string) => {
+            const x = byUrn.get(urn);
+            if (!x || needed.has(urn)) return;
+            needed.add(urn);
+            [...x.dependencies, ...(x.parent ? [x.parent] : [])].forEach(need);
+        };
+        kept.filter(x => x.protect).forEach(x => need(x.urn));
+        expect(kept.filter(x => !needed.has(x.urn)).map(x => x.name)).toEqual([]);
+        const retained = refused.events.filter(e => e.type.startsWith("command:") && e.op === "retain" && e.ok).map(e => e.name);
+        const keptSteps = kept.filter(x => x.type.startsWith("command:")).map(x => x.name);
+        expect([...retained, ...keptSteps].sort()).toEqual(steps);
+        expect(printedSince(from)).toEqual([]);
+
+        // To let go of the stack, the admin unprotects (README: "destroy refuses them until pulumi state
+        // unprotect"): a destroy then retains every resource, and the EC2 instance, its address and the DNS
+        // record stay where they are, at AWS and Cloudflare.
+        r.unprotectAll();
+        from = statSync(r.logPath).size;
+        const released = await r.destroy("complete");
+        expect(released.ok, released.error).toBe(true);
+        expect(
+            released.events
+                .filter(e => !e.ok || (!["retain", "discard"].includes(e.op) && !component(e.type)))
+                .map(e => `${e.op} ${e.name}`),
+        ).toEqual([]);
+        expect(
+            released.events
+                .filter(e => e.type.startsWith("command:"))
+                .map(e => e.name)
+                .sort(),
+        ).toEqual(keptSteps.sort());
+        expect(printedSince(from)).toEqual([]);
+        expect(readState(r.statePath).resources).toEqual([]);
+        expect(cloud()).toEqual(account);
 
         // The target still serves: nginx, Mastodon's units, its database and Redis.
         expect(r.fetch("target", "/health")).toBe("OK");
