@@ -45,6 +45,9 @@ function stepOp(op: OpType, retained: boolean): StepOp | undefined {
             return op;
         case "delete":
             return retained ? "retain" : "delete";
+        case "import-replacement":
+            // An `import` of a resource already in the stack under another id: imported again, as a replacement.
+            return "import";
         case "create-replacement":
             return "replace-create";
         case "delete-replaced":
